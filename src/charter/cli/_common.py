@@ -1,0 +1,87 @@
+"""Helpers shared by the commands: exit codes, the charter option, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from charter.clock import Clock, SystemClock
+from charter.policy import Charter, Problem, check_file
+
+__all__ = [
+    "EXIT_PROBLEM",
+    "ConfigOption",
+    "die",
+    "load_or_exit",
+    "print_problems",
+    "write_atomically",
+]
+
+#: Exit status for a user mistake (bad input, invalid charter), as documented in the README.
+EXIT_PROBLEM = 2
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="CHARTER_CONFIG",
+        help="The charter file.",
+        show_default=True,
+        dir_okay=True,
+    ),
+]
+
+
+def die(message: str, code: int = EXIT_PROBLEM) -> NoReturn:
+    """Print ``charter: error: message`` on stderr and exit with ``code``."""
+    typer.echo(f"charter: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def print_problems(file: str, problems: list[Problem]) -> None:
+    """Print each problem on stderr, one per line, as compilers do."""
+    for problem in problems:
+        typer.echo(problem.format(file), err=True)
+
+
+def load_or_exit(path: Path, clock: Clock | None = None) -> Charter:
+    """Load the charter at ``path``, or print every problem and exit with status 2."""
+    result = check_file(path, clock=clock or SystemClock())
+    if result.charter is None or not result.ok:
+        print_problems(str(path), result.problems)
+        errors = sum(1 for p in result.problems if p.severity == "error")
+        die(f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing was done")
+    warnings = [p for p in result.problems if p.severity == "warning"]
+    print_problems(str(path), warnings)
+    return result.charter
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
+
+    Raises:
+        OSError: the directory is missing or not writable (the caller reports it).
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stdout_bytes(data: bytes) -> None:
+    """Write ``data`` to standard output unchanged."""
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()

@@ -1,0 +1,99 @@
+"""Rendering a :class:`Statement` as Markdown, HTML or plain text."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from importlib.resources import files
+from typing import Literal
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from charter.statement._build import long_date
+from charter.statement._model import Paragraph, Statement
+
+__all__ = ["FORMATS", "render", "stylesheet"]
+
+Format = Literal["md", "html", "txt"]
+FORMATS: tuple[Format, ...] = ("md", "html", "txt")
+
+_env = Environment(
+    loader=PackageLoader("charter.statement", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_env.filters["long_date"] = long_date
+_env.tests["instanceof_paragraph"] = lambda block: isinstance(block, Paragraph)
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
+
+
+def _md(text: str) -> str:
+    # Charter text is prose; escape what Markdown would otherwise read as markup.
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def stylesheet() -> str:
+    """The trust page's CSS."""
+    return files("charter.statement").joinpath("templates", "trust.css").read_text("utf-8")
+
+
+def render(statement: Statement, fmt: Format = "md", *, stylesheet_href: str | None = None) -> str:
+    """Render ``statement`` as ``md`` (CommonMark), ``html`` (a whole page) or ``txt`` (78 columns).
+
+    Args:
+        stylesheet_href: for ``html``, link this stylesheet URL instead of embedding the CSS (a page
+            served under a strict Content-Security-Policy); the default makes a self-contained file.
+
+    Raises:
+        ValueError: unknown format.
+    """
+    if fmt == "md":
+        return _markdown(statement)
+    if fmt == "html":
+        return _env.get_template("statement.html.j2").render(
+            statement=statement, stylesheet_href=stylesheet_href, css=stylesheet()
+        )
+    if fmt == "txt":
+        return _text(statement)
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _markdown(statement: Statement) -> str:
+    out = [f"# {_md(statement.vendor)}: {_md(statement.title)}", ""]
+    out.append(f"Version {_md(statement.version)}, effective {long_date(statement.effective)}.")
+    out.append("")
+    for section in statement.sections:
+        out.append(f"## {section.title}")
+        out.append("")
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                out.append(" ".join(_md(s.text) for s in block.sentences))
+            else:
+                if block.lead is not None:
+                    out.append(_md(block.lead.text))
+                    out.append("")
+                out.extend(f"- {_md(s.text)}" for s in block.items)
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _text(statement: Statement, width: int = 78) -> str:
+    title = f"{statement.vendor}: {statement.title}"
+    out = [title, "=" * min(len(title), width), ""]
+    out.append(f"Version {statement.version}, effective {long_date(statement.effective)}.")
+    out.append("")
+    for section in statement.sections:
+        out.extend([section.title, "-" * len(section.title), ""])
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                out.append(textwrap.fill(" ".join(s.text for s in block.sentences), width))
+            else:
+                if block.lead is not None:
+                    out.append(textwrap.fill(block.lead.text, width))
+                for s in block.items:
+                    out.append(textwrap.fill(s.text, width, initial_indent="  * ", subsequent_indent="    "))
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

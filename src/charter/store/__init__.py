@@ -1,0 +1,19 @@
+"""Charter's database: SQLAlchemy 2 models, Alembic migrations, and small repositories over them.
+
+SQLite in the data directory is the embedded default; PostgreSQL is the scale-out store that many
+stateless web replicas share. Both pass one conformance suite (``tests/store``).
+"""
+
+from charter.store._db import DATABASE_FILE, Database, StoreError, prepare_data_dir, sqlite_url
+from charter.store._history import StatementVersion, list_statement_versions, record_statement
+
+__all__ = [
+    "DATABASE_FILE",
+    "Database",
+    "StatementVersion",
+    "StoreError",
+    "list_statement_versions",
+    "prepare_data_dir",
+    "record_statement",
+    "sqlite_url",
+]

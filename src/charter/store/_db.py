@@ -1,0 +1,152 @@
+"""Opening Charter's database: SQLite in the data directory by default, PostgreSQL to scale out."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["DATABASE_FILE", "Database", "StoreError", "prepare_data_dir", "sqlite_url"]
+
+DATABASE_FILE = "charter.db"
+
+# An arbitrary constant: PostgreSQL advisory-lock key held while migrations run, so that many replicas
+# starting together migrate once.
+_MIGRATION_LOCK = 0x43686172746572
+
+
+class StoreError(Exception):
+    """The database or data directory cannot be used; the message says why and where."""
+
+
+def prepare_data_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the data directory (mode 0700) if needed and check that it is a writable directory.
+
+    Raises:
+        StoreError: it exists but is not a directory, or cannot be created or written.
+    """
+    directory = Path(path).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise StoreError(f"data directory {directory} exists but is not a directory")
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create data directory {directory}: {exc.strerror}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(f"data directory {directory} is not writable")
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & 0o077:
+        # Keys and tenant data live here: nobody but the service account may read it.
+        directory.chmod(mode & 0o700)
+    return directory
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The SQLAlchemy URL of the embedded database inside ``data_dir``."""
+    return f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}"
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file readable only by its owner (SQLite's -wal/-shm files copy the mode)."""
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create database file {path}: {exc.strerror}") from None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (web replicas, backups) work while one writer writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """A connection pool to Charter's database and its sessions.
+
+    Args:
+        url: a SQLAlchemy URL: ``sqlite:///path/charter.db`` or ``postgresql://user@host/db``
+            (``postgresql://`` is read as the psycopg 3 driver).
+
+    Raises:
+        StoreError: the URL is malformed or names an unsupported database.
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError("malformed database URL") from None
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StoreError(f"unsupported database '{parsed.get_backend_name()}': use sqlite or postgresql")
+        self.url = parsed
+        if self.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
+            _create_private(Path(parsed.database))
+        self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.url.get_backend_name()
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, safe to print and log."""
+        return self.url.render_as_string(hide_password=True)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent; one migrator at a time on PostgreSQL).
+
+        Raises:
+            StoreError: the database cannot be reached or migrated.
+        """
+        config = Config()
+        config.set_main_option("script_location", "charter.store:migrations")
+        try:
+            with self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate database {self.display_url}: {type(exc).__name__}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on any exception."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

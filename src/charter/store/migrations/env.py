@@ -1,0 +1,14 @@
+"""Alembic environment: Charter always hands over an open connection (see charter.store._db.upgrade)."""
+
+from alembic import context
+
+from charter.store._models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

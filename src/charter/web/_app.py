@@ -1,0 +1,175 @@
+"""The ASGI application: trust pages, security.txt and health, over the library API."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from charter.__about__ import __version__
+from charter.clock import Clock, SystemClock
+from charter.logs import get_logger
+from charter.policy import Charter
+from charter.store import Database
+from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
+
+__all__ = ["create_app"]
+
+log = get_logger("charter.web")
+
+_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class AccessLog:
+    """Logs one line per request: method, path (never the query string, which may carry a ``jwt``),
+    status and duration. Client addresses are personal data and are not logged."""
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = self.clock.monotonic()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((self.clock.monotonic() - started) * 1000, 2),
+            )
+
+
+class SecurityHeaders:
+    """Adds the security headers every response carries (Atlassian security requirement 7).
+
+    HSTS uses the charter's ``encryption.in_transit.hsts_max_age`` (browsers ignore it over plain HTTP,
+    so it is safe to send from behind a TLS-terminating proxy).
+    """
+
+    def __init__(self, app: ASGIApp, hsts: str | None) -> None:
+        self.app = app
+        headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"content-security-policy", _CSP.encode()),
+            (b"cross-origin-resource-policy", b"same-origin"),
+        ]
+        if hsts:
+            headers.append((b"strict-transport-security", hsts.encode()))
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                present = {name for name, _ in message["headers"]}
+                message["headers"].extend(h for h in self.headers if h[0] not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _serve(doc: Document) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        headers = {"etag": doc.etag, "cache-control": "public, max-age=300"}
+        if request.headers.get("if-none-match") == doc.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(doc.body, media_type=doc.media_type, headers=headers)
+
+    return endpoint
+
+
+def create_app(charter: Charter, database: Database, *, clock: Clock | None = None) -> Starlette:
+    """Build the ASGI app serving ``charter``'s trust pages.
+
+    Routes: ``/trust`` (HTML statement), ``/trust/statement.md``, ``/trust/statement.txt``,
+    ``/trust/marketplace.json``, ``/.well-known/security.txt`` (RFC 9116), ``/healthz``.
+
+    Args:
+        charter: a validated charter (see :func:`charter.policy.load_charter`).
+        database: the migrated database; the app closes it when it shuts down.
+        clock: the clock (the system clock by default).
+    """
+    clock = clock or SystemClock()
+    docs = PublishedDocuments.build(charter)
+
+    async def healthz(request: Request) -> Response:
+        database_ok = database.ping()
+        body: dict[str, Any] = {
+            "status": "ok" if database_ok else "degraded",
+            "charter_version": __version__,
+            "statement_version": charter.statement.version,
+            "database": "ok" if database_ok else "unavailable",
+            "time": clock.now().isoformat(),
+        }
+        return JSONResponse(body, status_code=200 if database_ok else 503, headers={"cache-control": "no-store"})
+
+    async def root(request: Request) -> Response:
+        return Response(status_code=307, headers={"location": "/trust"})
+
+    routes = [
+        Route("/", root),
+        Route("/trust", _serve(docs.html)),
+        Route("/trust/", root),
+        Route("/trust/statement.md", _serve(docs.markdown)),
+        Route("/trust/statement.txt", _serve(docs.text)),
+        Route("/trust/marketplace.json", _serve(docs.marketplace)),
+        Route(STYLESHEET_PATH, _serve(docs.stylesheet)),
+        Route("/.well-known/security.txt", _serve(docs.security_txt)),
+        Route("/healthz", healthz),
+    ]
+    transit = charter.encryption.in_transit
+    hsts = None
+    if transit is not None:
+        hsts = f"max-age={transit.hsts_max_age.seconds}" + (
+            "; includeSubDomains" if transit.hsts_include_subdomains else ""
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("Not found\n", status_code=404)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("Method not allowed\n", status_code=405)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        database.close()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLog, clock=clock), Middleware(SecurityHeaders, hsts=hsts)],
+        exception_handlers={404: not_found, 405: not_allowed},
+    )
+    app.state.charter = charter
+    app.state.database = database
+    return app

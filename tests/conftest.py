@@ -1,0 +1,95 @@
+"""Shared fixtures: a frozen clock, the examples, the shared cases, and a PostgreSQL schema per test.
+
+Services and shared case files may be missing on a developer's machine: tests that need them skip
+with the reason. With ``CI=true`` a missing service or case file fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from charter.clock import FrozenClock
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SHARED = Path(os.environ.get("CHARTER_SHARED_DIR", ROOT.parent / "shared"))
+POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: The instant the golden files and example checks are pinned to.
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip the test when ``condition`` is false, or fail it under CI=true."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    need(SHARED.is_dir(), f"the shared case files are not at {SHARED} (set CHARTER_SHARED_DIR)")
+    return SHARED
+
+
+def example_files() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.toml"))
+
+
+_pg_available: bool | None = None
+
+
+def _postgres_reachable() -> bool:
+    global _pg_available
+    if _pg_available is None:
+        import psycopg
+
+        try:
+            psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
+            _pg_available = True
+        except psycopg.Error:
+            _pg_available = False
+    return _pg_available
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema, dropped after the test."""
+    need(
+        _postgres_reachable(),
+        f"PostgreSQL is not reachable at {POSTGRES_URL} (set CHARTER_TEST_POSTGRES_URL)",
+    )
+    import psycopg
+
+    schema = f"charter_test_{uuid.uuid4().hex[:12]}"
+    base = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every implementation of the store port: the conformance suites run once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'charter.db'}"
+    return str(request.getfixturevalue("postgres_url"))

@@ -1,0 +1,141 @@
+"""The store port's conformance suite: every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from charter.clock import FrozenClock
+from charter.store import (
+    Database,
+    StoreError,
+    list_statement_versions,
+    prepare_data_dir,
+    record_statement,
+    sqlite_url,
+)
+
+
+def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+    db.upgrade()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"statement_versions", "alembic_version"} <= tables
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    assert db.ping()
+    db.close()
+
+
+def test_statement_history_records_each_text_once(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+    clock = FrozenClock(datetime(2026, 11, 1, 9, tzinfo=UTC))
+    first, new = record_statement(db, version="1.0", effective=date(2026, 11, 1), markdown="# A\n", clock=clock)
+    assert new
+    assert first.recorded_at == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    assert first.recorded_at.tzinfo is UTC
+    clock.advance(timedelta(days=1))
+    again, new = record_statement(db, version="1.0", effective=date(2026, 11, 1), markdown="# A\n", clock=clock)
+    assert not new and again == first
+    clock.advance(timedelta(days=1))
+    _, new = record_statement(db, version="1.1", effective=date(2026, 11, 3), markdown="# B\n", clock=clock)
+    assert new
+    versions = list_statement_versions(db)
+    assert [(v.version, v.markdown) for v in versions] == [("1.0", "# A\n"), ("1.1", "# B\n")]
+    assert versions[1].recorded_at == datetime(2026, 11, 3, 9, tzinfo=UTC)
+    db.close()
+
+
+def test_concurrent_replicas_record_one_row(database_url: str) -> None:
+    setup = Database(database_url)
+    setup.upgrade()
+    setup.close()
+    clock = FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def replica() -> None:
+        db = Database(database_url)
+        try:
+            results.append(
+                record_statement(db, version="1", effective=date(2026, 1, 1), markdown="same", clock=clock)[1]
+            )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=replica) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results.count(True) == 1
+    db = Database(database_url)
+    assert len(list_statement_versions(db)) == 1
+    db.close()
+
+
+def test_naive_datetimes_never_reach_the_database(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+
+    class NaiveClock(FrozenClock):
+        def now(self) -> datetime:
+            return datetime(2026, 1, 1)  # noqa: DTZ001 - the fault under test
+
+    with pytest.raises(Exception, match="naive datetime"):
+        record_statement(
+            db,
+            version="1",
+            effective=date(2026, 1, 1),
+            markdown="x",
+            clock=NaiveClock(datetime(2026, 1, 1, tzinfo=UTC)),
+        )
+    assert list_statement_versions(db) == []
+    db.close()
+
+
+def test_data_dir_is_private(tmp_path: Path) -> None:
+    directory = prepare_data_dir(tmp_path / "a" / "b")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    assert stat.S_IMODE(prepare_data_dir(loose).stat().st_mode) == 0o700
+    db = Database(sqlite_url(directory))
+    db.upgrade()
+    assert stat.S_IMODE((directory / "charter.db").stat().st_mode) == 0o600
+    db.close()
+
+
+def test_data_dir_errors(tmp_path: Path) -> None:
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(StoreError, match="exists but is not a directory"):
+        prepare_data_dir(file)
+    with pytest.raises(StoreError, match="cannot create data directory"):
+        prepare_data_dir(file / "sub")
+
+
+def test_bad_urls_are_refused() -> None:
+    with pytest.raises(StoreError, match="malformed database URL"):
+        Database("not a url")
+    with pytest.raises(StoreError, match="unsupported database 'mysql'"):
+        Database("mysql://x@localhost/db")
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    db = Database("postgresql://nobody:secret-password@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StoreError) as info:
+        db.upgrade()
+    assert "cannot open database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in str(info.value)
+    assert "secret-password" not in str(info.value)

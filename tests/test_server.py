@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from charter.clock import FrozenClock
+from charter.server import ServeError, prepare
+from charter.store import Database, list_statement_versions, sqlite_url
+from tests.conftest import NOW
+from tests.policy.test_load import BASE, edit
+from tests.statement.test_build import charter_of
+
+
+def test_prepare_creates_everything_and_records_the_statement_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app, where = prepare(charter_of(BASE), data_dir=data, database_url=None, clock=FrozenClock(NOW))
+    app.state.database.close()
+    assert where == str(data)
+    assert (data / "charter.db").exists()
+    prepare(charter_of(BASE), data_dir=data, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    changed = charter_of(edit('version = "3.0"', 'version = "3.1"'))
+    prepare(changed, data_dir=data, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    db = Database(sqlite_url(data))
+    assert [v.version for v in list_statement_versions(db)] == ["3.0", "3.1"]
+    db.close()
+    assert app.state.charter.statement.version == "3.0"
+
+
+def test_prepare_with_postgres(tmp_path: Path, postgres_url: str) -> None:
+    app, where = prepare(charter_of(BASE), data_dir=tmp_path, database_url=postgres_url, clock=FrozenClock(NOW))
+    app.state.database.close()
+    assert where.startswith("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    db = Database(postgres_url)
+    assert len(list_statement_versions(db)) == 1
+    db.close()
+
+
+def test_prepare_reports_an_unusable_database(tmp_path: Path) -> None:
+    with pytest.raises(ServeError, match="unsupported database 'mysql'"):
+        prepare(charter_of(BASE), data_dir=tmp_path, database_url="mysql://x@y/z", clock=FrozenClock(NOW))
