@@ -289,8 +289,8 @@ def _encryption(c: Charter) -> Section | None:
         if rest.per_tenant_keys:
             sentences.append(
                 _s(
-                    "Each customer site's data is encrypted under a key of its own, so destroying that key makes "
-                    "the site's data unreadable everywhere it was copied, backups included.",
+                    "Data marked above as encrypted with a key of its own for each customer site can be made "
+                    "unreadable everywhere it was copied, backups included, by destroying that one key.",
                     "encryption.at_rest.per_tenant_keys",
                 )
             )
@@ -403,6 +403,19 @@ def _rough(d: Duration) -> str:
     return d.humanize()
 
 
+def _tenant_items(c: Charter) -> tuple[list[DataItem], list[DataItem]]:
+    """Tenant data kept by the vendor: (under per-tenant keys, not under them)."""
+    stores = c.inventory.stores_by_name
+    kept = [
+        i
+        for i in c.inventory.items
+        if i.source in ("atlassian-lifecycle", "atlassian-api", "app-user") and stores[i.store].vendor_hosted
+    ]
+    per_tenant = c.encryption.at_rest is not None and c.encryption.at_rest.per_tenant_keys
+    shredded = [i for i in kept if per_tenant and i.encryption == "envelope"]
+    return shredded, [i for i in kept if i not in shredded]
+
+
 def _retention(c: Charter) -> Section | None:
     r = c.retention
     sentences: list[Sentence | None] = []
@@ -416,20 +429,23 @@ def _retention(c: Charter) -> Section | None:
             )
         sentences.append(_s(text, "retention.tenant_data_after_uninstall"))
         rest = c.encryption.at_rest
-        if rest is not None and rest.per_tenant_keys:
+        shredded, expiring = _tenant_items(c)
+        if rest is not None and rest.per_tenant_keys and shredded:
             sentences.append(
                 _s(
-                    "Deletion destroys the site's encryption key first, so the data becomes unrecoverable at once, "
-                    "including every copy in our backups.",
+                    "Deletion destroys the site's encryption key first, so "
+                    f"{_join([i.description for i in shredded])} become unrecoverable at once, including "
+                    "every copy in our backups.",
                     "retention.tenant_data_after_uninstall",
                     "encryption.at_rest.per_tenant_keys",
+                    *(f"inventory.items[{c.inventory.items.index(i)}].encryption" for i in shredded),
                 )
             )
-        elif c.backups is not None and c.backups.enabled:
+        if expiring and c.backups is not None and c.backups.enabled:
             sentences.append(
                 _s(
-                    "Copies in backups disappear when those backups expire, after about "
-                    f"{_rough(c.backups.keep.longest)} at most.",
+                    f"Copies of {_join([i.description for i in expiring])} in our backups disappear when those "
+                    f"backups expire, after about {_rough(c.backups.keep.longest)} at most.",
                     "retention.tenant_data_after_uninstall",
                     "backups.keep",
                 )
