@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'charter.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Any]:
+    """A migrated :class:`~charter.store.Database` on every backend, closed after the test."""
+    from charter.store import Database
+
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.close()

@@ -15,10 +15,14 @@ ALLOWED = {
     "clock": set(),
     "logs": set(),
     "policy": {"clock"},
+    "crypto": set(),
+    "atlassian": {"clock", "logs"},
     "statement": {"policy", "__about__"},
-    "store": {"clock"},
-    "web": {"clock", "logs", "policy", "statement", "store", "__about__"},
-    "server": {"clock", "logs", "policy", "statement", "store", "web"},
+    "store": {"clock", "crypto"},
+    "tenants": {"atlassian", "clock", "store"},
+    "sdk": {"atlassian", "store", "tenants"},
+    "web": {"atlassian", "clock", "logs", "policy", "sdk", "statement", "store", "tenants", "__about__"},
+    "server": {"atlassian", "clock", "crypto", "logs", "policy", "sdk", "statement", "store", "tenants", "web"},
     "cli": {"*"},
 }
 

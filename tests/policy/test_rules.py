@@ -317,3 +317,19 @@ def test_sharing_contradictions() -> None:
         "'note-author' stores Atlassian account data; Atlassian requires reporting it (personal-data reporting API), "
         "so this must be true",
     ]
+
+
+# rule: tenant-inventory
+def test_vendor_hosted_apps_declare_what_the_tenant_registry_stores() -> None:
+    start = BASE.index('[[inventory.items]]\nname = "tenant-shared-secret"')
+    end = BASE.index('[[inventory.items]]\nname = "note"\n')
+    text = BASE[:start] + BASE[end:]
+    connect = line_no("Issue Notes (Connect)", text) - 1
+    assert lines_of(text) == [
+        f"charter.toml:{connect}: error: apps[1]: connect app 'com.example.issue-notes.connect' stores the access "
+        "keys for your Atlassian site ('system.tenant.credentials'); declare it in [[inventory.items]] with "
+        'source = "atlassian-lifecycle"'
+    ]
+    # An item limited to another app does not count.
+    only_forge = edit('apps = ["com.example.issue-notes.connect"]', 'apps = ["com.example.issue-notes"]')
+    assert len(lines_of(only_forge)) == 1

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from charter.clock import FrozenClock
@@ -26,10 +28,21 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
     db.upgrade()
     db.upgrade()
     tables = set(inspect(db.engine).get_table_names())
-    assert {"statement_versions", "alembic_version"} <= tables
+    assert {"statement_versions", "alembic_version", "tenants", "tenant_events", "data_keys", "records"} <= tables
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert db.ping()
+    db.close()
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+    config = Config()
+    config.set_main_option("script_location", "charter.store:migrations")
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)  # raises when autogenerate would find a difference
     db.close()
 
 

@@ -187,20 +187,37 @@ def serve(
     host: Annotated[str, typer.Option("--host", envvar="CHARTER_HOST", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", envvar="CHARTER_PORT", min=1, max=65535)] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    vendor_app: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            envvar="CHARTER_APP",
+            help="Your app's routes: path/to/app.py or package.module (optionally :attribute, default routes).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the trust pages, security.txt and health check (Ctrl-C stops)."""
+    """Serve the trust pages, security.txt, health check, the Forge/Connect endpoints and your app's routes."""
     import uvicorn
 
     from charter.logs import configure_logging
-    from charter.server import ServeError, prepare
+    from charter.server import ServeError, Settings, load_routes, prepare
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         die(f"--log-level '{log_level}' is not one of debug, info, warning, error")
     charter = load_or_exit(config)
+    try:
+        settings = Settings.from_env()
+        routes = load_routes(vendor_app) if vendor_app else None
+    except ServeError as exc:
+        die(str(exc))
+    if routes is not None and not charter.vendor_hosted_apps:
+        die("--app needs a forge-remote or connect app in the charter to serve its routes")
     _check_port(host, port)
     configure_logging(level=log_level.lower())
     try:
-        application, where = prepare(charter, data_dir=data_dir, database_url=database_url, clock=SystemClock())
+        application, where = prepare(
+            charter, data_dir=data_dir, database_url=database_url, clock=SystemClock(), routes=routes, settings=settings
+        )
     except ServeError as exc:
         die(str(exc))
     shown = f"[{host}]" if ":" in host else host

@@ -146,6 +146,36 @@ def _runs_on_atlassian(charter: Charter, now: datetime) -> Iterator[Problem]:
                 )
 
 
+@_rule("tenant-inventory")
+def _tenant_inventory(charter: Charter, now: datetime) -> Iterator[Problem]:
+    """A vendor-hosted app stores its tenants' ids; a Connect app also their base URL and shared secret.
+
+    Charter's tenant registry stores exactly these (Connect: the install payload's clientKey, baseUrl and
+    sharedSecret; Forge: installationId and cloudId), so the inventory must declare them: "we store only
+    the site id" is not true of a Connect app.
+    """
+    for i, app in enumerate(charter.apps):
+        if app.hosting not in ("forge-remote", "connect"):
+            continue
+        needed = ["system.tenant.identifier"]
+        if app.hosting == "connect":
+            needed += ["system.tenant.url", "system.tenant.credentials"]
+        for category in needed:
+            declared = any(
+                covers(category, item.category)
+                and item.source == "atlassian-lifecycle"
+                and (not item.apps or app.key in item.apps)
+                for item in charter.inventory.items
+            )
+            if not declared:
+                yield _error(
+                    "tenant-inventory",
+                    ("apps", i),
+                    f"{app.hosting} app '{app.key}' stores {CATEGORIES[category].label} ('{category}'); "
+                    'declare it in [[inventory.items]] with source = "atlassian-lifecycle"',
+                )
+
+
 # -- security ---------------------------------------------------------------------------------
 
 

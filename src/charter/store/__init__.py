@@ -6,12 +6,21 @@ stateless web replicas share. Both pass one conformance suite (``tests/store``).
 
 from charter.store._db import DATABASE_FILE, Database, StoreError, prepare_data_dir, sqlite_url
 from charter.store._history import StatementVersion, list_statement_versions, record_statement
+from charter.store._keyring import KeyDestroyedError, Keyring
+from charter.store._models import TenantEventRow, TenantRow
+from charter.store._records import TenantStore, UndeclaredKindError
 
 __all__ = [
     "DATABASE_FILE",
     "Database",
+    "KeyDestroyedError",
+    "Keyring",
     "StatementVersion",
     "StoreError",
+    "TenantEventRow",
+    "TenantRow",
+    "TenantStore",
+    "UndeclaredKindError",
     "list_statement_versions",
     "prepare_data_dir",
     "record_statement",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, MetaData, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from charter.store._types import UTCDateTime
 
-__all__ = ["Base", "StatementVersionRow"]
+__all__ = ["Base", "DataKeyRow", "RecordRow", "StatementVersionRow", "TenantEventRow", "TenantRow"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -35,3 +35,71 @@ class StatementVersionRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     markdown: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DataKeyRow(Base):
+    """A tenant's data-encryption key (DEK), wrapped by the key-encryption key (KEK)."""
+
+    __tablename__ = "data_keys"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    kek_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TenantRow(Base):
+    """A customer installation: its ids, lifecycle state and (encrypted) connection data."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        UniqueConstraint("app_key", "client_key"),
+        UniqueConstraint("installation_id"),
+        Index("ix_tenants_cloud_id", "app_key", "cloud_id"),
+        Index("ix_tenants_state", "state", "clock_started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    app_key: Mapped[str] = mapped_column(String(100))
+    installation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    client_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    cloud_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    product: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    base_url: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    shared_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    secret_version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(32))
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TenantEventRow(Base):
+    """A lifecycle event of a tenant (ids and times only: no personal data)."""
+
+    __tablename__ = "tenant_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecordRow(Base):
+    """A tenant's record: one value of a declared kind, sealed under the tenant's data key."""
+
+    __tablename__ = "records"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,5 +1,6 @@
 """The ASGI web app: a thin shell over the library (nothing in Charter imports it)."""
 
 from charter.web._app import create_app
+from charter.web._atlassian import PROBE_PATHS, AtlassianServices
 
-__all__ = ["create_app"]
+__all__ = ["PROBE_PATHS", "AtlassianServices", "create_app"]

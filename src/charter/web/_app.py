@@ -17,7 +17,9 @@ from charter.__about__ import __version__
 from charter.clock import Clock, SystemClock
 from charter.logs import get_logger
 from charter.policy import Charter
+from charter.sdk import Routes
 from charter.store import Database
+from charter.web._atlassian import AtlassianServices, atlassian_routes
 from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
 
 __all__ = ["create_app"]
@@ -107,7 +109,14 @@ def _serve(doc: Document) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def create_app(charter: Charter, database: Database, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    charter: Charter,
+    database: Database,
+    *,
+    clock: Clock | None = None,
+    services: AtlassianServices | None = None,
+    routes: Routes | None = None,
+) -> Starlette:
     """Build the ASGI app serving ``charter``'s trust pages.
 
     Routes: ``/trust`` (HTML statement), ``/trust/statement.md``, ``/trust/statement.txt``,
@@ -117,7 +126,16 @@ def create_app(charter: Charter, database: Database, *, clock: Clock | None = No
         charter: a validated charter (see :func:`charter.policy.load_charter`).
         database: the migrated database; the app closes it when it shuts down.
         clock: the clock (the system clock by default).
+        services: the Atlassian services (registry, verifiers); with them, the lifecycle endpoints of
+            every vendor-hosted app and the vendor's ``routes`` are served. The app closes their HTTP
+            client when it shuts down.
+        routes: the vendor's declared routes (needs ``services``).
+
+    Raises:
+        ValueError: ``routes`` without ``services``.
     """
+    if routes is not None and services is None:
+        raise ValueError("vendor routes need the Atlassian services (registry and verifiers)")
     clock = clock or SystemClock()
     docs = PublishedDocuments.build(charter)
 
@@ -135,7 +153,7 @@ def create_app(charter: Charter, database: Database, *, clock: Clock | None = No
     async def root(request: Request) -> Response:
         return Response(status_code=307, headers={"location": "/trust"})
 
-    routes = [
+    routes_list = [
         Route("/", root),
         Route("/trust", _serve(docs.html)),
         Route("/trust/", root),
@@ -146,6 +164,8 @@ def create_app(charter: Charter, database: Database, *, clock: Clock | None = No
         Route("/.well-known/security.txt", _serve(docs.security_txt)),
         Route("/healthz", healthz),
     ]
+    if services is not None:
+        routes_list += atlassian_routes(charter, services, routes)
     transit = charter.encryption.in_transit
     hsts = None
     if transit is not None:
@@ -162,10 +182,12 @@ def create_app(charter: Charter, database: Database, *, clock: Clock | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if services is not None:
+            await services.http.aclose()
         database.close()
 
     app = Starlette(
-        routes=routes,
+        routes=routes_list,
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, clock=clock), Middleware(SecurityHeaders, hsts=hsts)],
         exception_handlers={404: not_found, 405: not_allowed},

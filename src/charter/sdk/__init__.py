@@ -1,0 +1,18 @@
+"""The public API for building an app on Charter: declare routes, get a verified :class:`TenantContext`."""
+
+from charter.atlassian import TokenKind
+from charter.sdk._context import TenantContext
+from charter.sdk._product import ProductAuthUnavailable, ProductClient
+from charter.sdk._records import TenantRecords
+from charter.sdk._routes import Handler, Routes, RouteSpec
+
+__all__ = [
+    "Handler",
+    "ProductAuthUnavailable",
+    "ProductClient",
+    "RouteSpec",
+    "Routes",
+    "TenantContext",
+    "TenantRecords",
+    "TokenKind",
+]

@@ -1,0 +1,41 @@
+"""The tenant's records, bound to the request's tenant, for async handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from charter.store import TenantStore
+
+__all__ = ["TenantRecords"]
+
+
+class TenantRecords:
+    """Records of one tenant (see :class:`charter.store.TenantStore`); each call runs off the event loop.
+
+    A handler can reach only the tenant of its verified request: the tenant id is bound here, never
+    taken from the request.
+    """
+
+    def __init__(self, store: TenantStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+
+    async def put(self, kind: str, key: str, value: Any) -> None:
+        """Store ``value`` under ``(kind, key)``; ``kind`` must be declared in the charter's inventory."""
+        await run_in_threadpool(self._store.put, self._tenant_id, kind, key, value)
+
+    async def get(self, kind: str, key: str) -> Any | None:
+        """The value under ``(kind, key)``, or ``None``."""
+        return await run_in_threadpool(self._store.get, self._tenant_id, kind, key)
+
+    async def delete(self, kind: str, key: str) -> bool:
+        """Delete a record; whether it existed."""
+        return bool(await run_in_threadpool(self._store.delete, self._tenant_id, kind, key))
+
+    async def list(self, kind: str, *, prefix: str = "", limit: int = 1000) -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs of ``kind`` whose key starts with ``prefix``."""
+        return list(
+            await run_in_threadpool(lambda: self._store.list(self._tenant_id, kind, prefix=prefix, limit=limit))
+        )

@@ -1,0 +1,115 @@
+"""The tenant data store: the API vendors build on.
+
+Values are JSON, sealed under the tenant's data key with associated data naming the record's kind and
+key, so a row copied to another tenant or key does not decrypt. Every kind must be an item of the
+charter's data inventory (``[[inventory.items]] name``): writing an undeclared kind fails, so the
+statement's "what we store" list is true by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from charter.clock import Clock
+from charter.store._db import Database
+from charter.store._keyring import Keyring
+from charter.store._models import RecordRow
+
+__all__ = ["TenantStore", "UndeclaredKindError"]
+
+_MAX_KEY = 255
+
+
+class UndeclaredKindError(ValueError):
+    """A record kind that the charter's data inventory does not declare."""
+
+
+class TenantStore:
+    """Encrypted, tenant-scoped records.
+
+    Args:
+        db: the migrated database.
+        keyring: the per-tenant data keys.
+        kinds: the declared record kinds (the inventory's item names).
+        clock: timestamps (aware UTC).
+    """
+
+    def __init__(self, db: Database, keyring: Keyring, *, kinds: Collection[str], clock: Clock) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._kinds = frozenset(kinds)
+        self._clock = clock
+
+    def _check(self, kind: str, key: str) -> None:
+        if kind not in self._kinds:
+            raise UndeclaredKindError(
+                f"record kind {kind!r} is not declared in the charter's [[inventory.items]]; declare it first"
+            )
+        if not key or len(key) > _MAX_KEY:
+            raise ValueError(f"record keys are 1 to {_MAX_KEY} characters")
+
+    @staticmethod
+    def _purpose(kind: str, key: str) -> str:
+        return f"record:{kind}:{key}"
+
+    def put(self, tenant_id: str, kind: str, key: str, value: Any) -> None:
+        """Store ``value`` (anything JSON can hold) under ``(kind, key)`` for the tenant, replacing any.
+
+        Raises:
+            UndeclaredKindError: ``kind`` is not in the inventory.
+            ValueError: an empty or over-long key, or a value JSON cannot hold.
+            KeyDestroyedError: the tenant was purged.
+        """
+        self._check(kind, key)
+        sealed = self._keyring.seal(
+            tenant_id, self._purpose(kind, key), json.dumps(value, separators=(",", ":")).encode()
+        )
+        now = self._clock.now()
+        with self._db.session() as session:
+            row = session.get(RecordRow, (tenant_id, kind, key))
+            if row is None:
+                session.add(
+                    RecordRow(tenant_id=tenant_id, kind=kind, key=key, value=sealed, created_at=now, updated_at=now)
+                )
+            else:
+                row.value = sealed
+                row.updated_at = now
+
+    def get(self, tenant_id: str, kind: str, key: str) -> Any | None:
+        """The value under ``(kind, key)``, or ``None``."""
+        self._check(kind, key)
+        with self._db.session() as session:
+            row = session.get(RecordRow, (tenant_id, kind, key))
+            sealed = None if row is None else row.value
+        if sealed is None:
+            return None
+        return json.loads(self._keyring.open(tenant_id, self._purpose(kind, key), sealed))
+
+    def delete(self, tenant_id: str, kind: str, key: str) -> bool:
+        """Delete one record; whether it existed."""
+        self._check(kind, key)
+        with self._db.session() as session:
+            result = session.execute(
+                delete(RecordRow).where(RecordRow.tenant_id == tenant_id, RecordRow.kind == kind, RecordRow.key == key)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def list(self, tenant_id: str, kind: str, *, prefix: str = "", limit: int = 1000) -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs of a kind whose key starts with ``prefix``, in key order."""
+        if kind not in self._kinds:
+            raise UndeclaredKindError(f"record kind {kind!r} is not declared in the charter's [[inventory.items]]")
+        with self._db.session() as session:
+            query = select(RecordRow.key, RecordRow.value).where(
+                RecordRow.tenant_id == tenant_id, RecordRow.kind == kind
+            )
+            if prefix:
+                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(RecordRow.key.like(escaped + "%", escape="\\"))
+            rows = session.execute(query.order_by(RecordRow.key).limit(limit)).all()
+        return [
+            (key, json.loads(self._keyring.open(tenant_id, self._purpose(kind, key), value))) for key, value in rows
+        ]
