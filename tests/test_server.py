@@ -39,3 +39,15 @@ def test_prepare_with_postgres(tmp_path: Path, postgres_url: str) -> None:
 def test_prepare_reports_an_unusable_database(tmp_path: Path) -> None:
     with pytest.raises(ServeError, match="unsupported database 'mysql'"):
         prepare(charter_of(BASE), data_dir=tmp_path, database_url="mysql://x@y/z", clock=FrozenClock(NOW))
+
+
+def test_a_changed_text_under_the_same_version_is_flagged(tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    prepare(charter_of(BASE), data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    reworded = charter_of(edit('logs = "14d"', 'logs = "7d"'))
+    with capture_logs() as logs:
+        prepare(reworded, data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert [w["version"] for w in warnings] == ["3.0"]
+    assert "bump it" in warnings[0]["event"]

@@ -45,11 +45,10 @@ def test_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert out == ""
     assert err.splitlines() == [
-        f"{bad}:6: error: vendor.legal_name: required key is missing",
-        f'{bad}:7: error: vendor.legal_nmae: unknown key; did you mean "legal_name"?',
+        f'{bad}:7: error: vendor.legal_nmae: unknown key; did you mean "legal_name"? (legal_name is required)',
         f"{bad}:44: error: apps[1].hosting: 'conect' is not allowed here; use one of: forge-runs-on-atlassian, "
         'forge-remote, connect, data-center; did you mean "connect"?',
-        f"{bad}: 3 errors",
+        f"{bad}: 2 errors",
     ]
 
 
@@ -60,13 +59,15 @@ def test_check_json(tmp_path: Path) -> None:
     assert code == 2
     payload = json.loads(out)
     assert payload["ok"] is False
-    assert payload["problems"][1] == {
-        "line": 7,
-        "path": "vendor.legal_nmae",
-        "severity": "error",
-        "rule": "schema",
-        "message": 'unknown key; did you mean "legal_name"?',
-    }
+    assert payload["problems"] == [
+        {
+            "line": 7,
+            "path": "vendor.legal_nmae",
+            "severity": "error",
+            "rule": "schema",
+            "message": 'unknown key; did you mean "legal_name"? (legal_name is required)',
+        }
+    ]
 
 
 def test_malformed_toml_has_no_traceback(tmp_path: Path) -> None:
@@ -118,7 +119,7 @@ def test_statement_refuses_invalid_charter_and_keeps_the_old_file(tmp_path: Path
     target.write_text("old statement\n", "utf-8")
     code, _, err = run("statement", "-c", str(bad), "--out", str(target))
     assert code == 2
-    assert err.splitlines()[-1] == f"charter: error: {bad} has 2 errors; nothing was done"
+    assert err.splitlines()[-1] == f"charter: error: {bad} has 1 error; nothing was done"
     assert target.read_text("utf-8") == "old statement\n"
 
 
@@ -178,9 +179,8 @@ def test_serve_refuses_an_invalid_charter_with_the_check_messages(tmp_path: Path
     code, _, err = run("serve", "-c", str(bad), "--data-dir", str(tmp_path / "data"))
     assert code == 2
     assert err.splitlines() == [
-        f"{bad}:6: error: vendor.legal_name: required key is missing",
-        f'{bad}:7: error: vendor.legal_nmae: unknown key; did you mean "legal_name"?',
-        f"charter: error: {bad} has 2 errors; nothing was done",
+        f'{bad}:7: error: vendor.legal_nmae: unknown key; did you mean "legal_name"? (legal_name is required)',
+        f"charter: error: {bad} has 1 error; nothing was done",
     ]
     assert not (tmp_path / "data").exists()
 
@@ -201,6 +201,13 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
         code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(tmp_path), "--port", str(port))
     assert code == 2
     assert err == f"charter: error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port\n"
+
+
+def test_serve_refuses_a_bad_host(tmp_path: Path) -> None:
+    code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(tmp_path / "d"), "--host", "bad host")
+    assert code == 2
+    assert err == "charter: error: --host 'bad host' is not an address this machine can listen on\n"
+    assert not (tmp_path / "d").exists()
 
 
 def _free_port() -> int:
@@ -240,3 +247,46 @@ def test_serve_runs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "charter.db").exists()
     # The access log carries method, path and status; never the client address.
     assert '"path": "/trust"' in err and "127.0.0.1" not in err.replace(f"127.0.0.1:{port}", "")
+
+
+def test_out_keeps_the_mode_of_an_existing_file_and_writes_through_symlinks(tmp_path: Path) -> None:
+    target = tmp_path / "trust.html"
+    target.write_text("old", "utf-8")
+    target.chmod(0o644)
+    link = tmp_path / "current.html"
+    link.symlink_to(target)
+    assert run("statement", "-c", EXAMPLE, "-f", "html", "--out", str(link))[0] == 0
+    assert link.is_symlink()
+    assert target.read_text("utf-8").startswith("<!doctype html>")
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    fresh = tmp_path / "fresh.md"
+    old = os.umask(0o022)
+    try:
+        assert run("statement", "-c", EXAMPLE, "--out", str(fresh))[0] == 0
+    finally:
+        os.umask(old)
+    assert oct(fresh.stat().st_mode & 0o777) == "0o644"
+
+
+def test_serve_with_a_bad_database_url_leaves_nothing_behind(tmp_path: Path) -> None:
+    for url, message in (
+        ("mysql://x@y/z", "unsupported database 'mysql': use sqlite or postgresql"),
+        ("postgresql://u:pw@127.0.0.1:abc/x", "malformed database URL (expected e.g. postgresql://user@host:5432/db)"),
+    ):
+        data = tmp_path / "new-data-dir"
+        code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(data), "--database-url", url)
+        assert code == 2
+        assert err == f"charter: error: {message}\n"
+        assert not data.exists()
+    code, _, err = run(
+        "serve",
+        "-c",
+        EXAMPLE,
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--database-url",
+        "postgresql://u:s3cr3tpw@127.0.0.1:1/x?connect_timeout=1&password=other&sslpassword=third",
+    )
+    assert code == 2
+    assert "s3cr3tpw" not in err and "other" not in err and "third" not in err
+    assert "postgresql+psycopg://u:***@127.0.0.1:1/x" in err

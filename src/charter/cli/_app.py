@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 from enum import StrEnum
@@ -120,12 +121,12 @@ def statement(
         return
     if out.is_dir():
         die(f"--out {out} is a directory; give a file name")
+    if not out.parent.is_dir():
+        die(f"--out {out}: directory {out.parent} does not exist")
     try:
         write_atomically(out, data)
-    except FileNotFoundError:
-        die(f"--out {out}: directory {out.parent} does not exist")
     except OSError as exc:
-        die(f"--out {out}: {exc.strerror}")
+        die(f"--out {out}: cannot write there ({exc.strerror})")
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -141,17 +142,17 @@ def init(
     """Write a commented starter charter for a hosting model."""
     if hosting not in HOSTING_MODELS:
         die(f"--hosting '{hosting}' is not a hosting model; use one of: {', '.join(HOSTING_MODELS)}")
-    if out.exists() and not force:
-        die(f"{out} already exists; nothing was written (use --force to overwrite it)")
     if out.is_dir():
         die(f"{out} is a directory; give a file name")
+    if out.exists() and not force:
+        die(f"{out} already exists; nothing was written (use --force to overwrite it)")
+    if not out.parent.is_dir():
+        die(f"directory {out.parent} does not exist")
     text = starter_charter(hosting, SystemClock())
     try:
         write_atomically(out, text.encode("utf-8"))
-    except FileNotFoundError:
-        die(f"directory {out.parent} does not exist")
     except OSError as exc:
-        die(f"cannot write {out}: {exc.strerror}")
+        die(f"cannot write {out} ({exc.strerror})")
     typer.echo(f"wrote {out} ({hosting}); edit it, then run: charter check --config {out}")
 
 
@@ -185,7 +186,9 @@ def serve(
         ),
     ] = None,
     host: Annotated[str, typer.Option("--host", envvar="CHARTER_HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", envvar="CHARTER_PORT", min=1, max=65535)] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", envvar="CHARTER_PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
     vendor_app: Annotated[
         str | None,
@@ -199,7 +202,7 @@ def serve(
     """Serve the trust pages, security.txt, health check, the Forge/Connect endpoints and your app's routes."""
     import uvicorn
 
-    from charter.logs import configure_logging
+    from charter.logs import configure_logging, uvicorn_log_config
     from charter.server import ServeError, Settings, load_routes, prepare
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -225,14 +228,27 @@ def serve(
     typer.echo("Press Ctrl-C to stop.")
     # uvicorn's access log would write client IP addresses (personal data) and query strings (which can
     # carry tokens); Charter's own access log in charter.web writes neither.
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), server_header=False, access_log=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        log_config=uvicorn_log_config(level=log_level.lower()),
+        server_header=False,
+        access_log=False,
+    )
 
 
 def _check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        die(f"--host {host!r} is not an address this machine can listen on")
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
-            die(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port")
+            hint = "choose another --port" if exc.errno == errno.EADDRINUSE else "check --host"
+            die(f"cannot listen on {host}:{port}: {exc.strerror or exc}; {hint}")

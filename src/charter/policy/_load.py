@@ -90,6 +90,7 @@ def check_text(text: str, *, clock: Clock | None = None) -> CheckResult:
         structural problems at once); the rules run only when the structure is valid.
     """
     clock = clock or SystemClock()
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write is not an error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -97,7 +98,7 @@ def check_text(text: str, *, clock: Clock | None = None) -> CheckResult:
         match = _TOML_POSITION.search(message)
         line = int(match.group(1)) if match and match.group(1) else text.count("\n") + 1
         column = f" (column {match.group(2)})" if match and match.group(2) else ""
-        detail = _TOML_POSITION.sub("", message)
+        detail = _explain_toml(_TOML_POSITION.sub("", message), text, line)
         return CheckResult(None, [Problem(line, (), f"malformed TOML: {detail}{column}", rule="toml")])
     lines = locate_keys(text)
     try:
@@ -110,6 +111,37 @@ def check_text(text: str, *, clock: Clock | None = None) -> CheckResult:
         for p in run_rules(charter, clock.now())
     ]
     return CheckResult(charter, sorted(problems, key=_order))
+
+
+_KEY_LINE = re.compile(r"^\s*([^=#\s][^=#]*?)\s*=")
+_HEADER_LINE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+
+
+def _explain_toml(detail: str, text: str, line: int) -> str:
+    """Turn a ``tomllib`` message into one that says what to fix (the position is added by the caller)."""
+    lines = text.split("\n")
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    if detail.startswith(("Cannot overwrite a value", "Cannot declare")):
+        header = _HEADER_LINE.match(current)
+        if header:
+            return f"table [{header.group(1)}] is declared twice"
+        key = _KEY_LINE.match(current)
+        table = next((m.group(1) for m in map(_HEADER_LINE.match, reversed(lines[: line - 1])) if m), "")
+        if key:
+            name = f"{table}.{key.group(1).strip()}" if table else key.group(1).strip()
+            return f"key {name} is defined twice (or also as a table)"
+    if detail.startswith("Illegal character") and current.count('"') % 2 == 1:
+        return "a string is not closed: a closing quote is missing"
+    if detail.startswith("Unterminated string"):
+        return "a string is not closed: a closing quote is missing"
+    if detail.startswith(("Invalid value", "Expected newline or end of document after a statement")):
+        return (
+            f"{detail.rstrip('.')}: check the value on this line (text needs quotes, dates are YYYY-MM-DD, "
+            "booleans are true/false)"
+        )
+    if detail.startswith("Invalid statement"):
+        return "this line is neither key = value, a [table] header nor a # comment"
+    return detail
 
 
 def _references(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -147,6 +179,16 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any], lines: dict[Key
             continue
         message = _message(error, loc, data)
         problems.setdefault((loc, message), Problem(nearest_line(lines, loc), loc, message))
+    # A misspelt required key gives "unknown key; did you mean X?" and "X: required key is missing":
+    # report the misspelling once, at the line where it is written.
+    for (path, message), problem in list(problems.items()):
+        suggestion = re.search(r'did you mean "([^"]+)"\?', message)
+        if message.startswith("unknown key") and suggestion:
+            missing = (*path[:-1], suggestion.group(1))
+            if problems.pop((missing, "required key is missing"), None) is not None:
+                problems[(path, message)] = Problem(
+                    problem.line, path, f"{message} ({suggestion.group(1)} is required)"
+                )
     # A union reports one error per member; keep the most specific (custom) one per location.
     by_loc: dict[KeyPath, list[Problem]] = {}
     for problem in problems.values():

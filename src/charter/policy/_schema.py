@@ -377,6 +377,9 @@ class Store(_Model):
     regions: list[Text] = Field(default_factory=list)
     encrypted_at_rest: Stated = Field(None, description="Full-disk or storage-level encryption of the whole store.")
     operated_by: Text | None = Field(None, description="A third party operating it (e.g. a help-desk SaaS).")
+    description: Text | None = Field(
+        None, description="How the statement names it, e.g. 'our support system' (the name stays internal)."
+    )
 
     @property
     def vendor_hosted(self) -> bool:
@@ -548,10 +551,24 @@ class BackupDestination(_Model):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackupDestination:
-        if self.kind == "local" and self.path is None:
-            raise _field_problems([("path", "a local destination needs a path")])
-        if self.kind == "s3" and self.bucket is None:
-            raise _field_problems([("bucket", "an s3 destination needs a bucket")])
+        problems: list[tuple[str, str]] = []
+        if self.kind == "local":
+            if self.path is None:
+                problems.append(("path", "a local destination needs a path"))
+            elif ".." in self.path.replace("\\", "/").split("/"):
+                problems.append(("path", f"'{self.path}' leaves its directory ('..' is not allowed)"))
+            for field in ("bucket", "endpoint_url"):
+                if getattr(self, field) is not None:
+                    problems.append((field, "only an s3 destination has this"))
+            if self.prefix:
+                problems.append(("prefix", "only an s3 destination has this"))
+        if self.kind == "s3":
+            if self.bucket is None:
+                problems.append(("bucket", "an s3 destination needs a bucket"))
+            if self.path is not None:
+                problems.append(("path", "an s3 destination has a bucket and prefix, not a path"))
+        if problems:
+            raise _field_problems(problems)
         return self
 
 
@@ -576,7 +593,7 @@ class Backups(_Model):
 class AtRest(_Model):
     """Encryption of stored data."""
 
-    algorithm: Literal["AES-256-GCM"] = "AES-256-GCM"
+    algorithm: Literal["AES-256-GCM"] | None = Field(None, description="The cipher, when the statement names it.")
     per_tenant_keys: bool = Field(description="Each tenant's data under its own key (crypto-shredding).")
     key_provider: Literal["file", "env", "aws-kms"] | None = Field(
         None, description="Where the key-encryption key is held (Charter uses 'file' when absent)."
@@ -589,7 +606,8 @@ class InTransit(_Model):
 
     min_tls: Literal["1.0", "1.1", "1.2", "1.3"]
     hsts_max_age: Duration
-    hsts_include_subdomains: bool = True
+    hsts_include_subdomains: Stated = None
+    https_only: Stated = Field(None, description="Plain HTTP is refused (redirected), not only upgraded by HSTS.")
 
 
 class Encryption(_Model):

@@ -125,6 +125,36 @@ def country_name(code: str) -> str:
     return str(getattr(found, "common_name", None) or found.name)
 
 
+_THE = (
+    "United ",
+    "Netherlands",
+    "Philippines",
+    "Bahamas",
+    "Gambia",
+    "Maldives",
+    "Czech",
+    "Dominican Republic",
+    "Central African Republic",
+    "Marshall Islands",
+    "Solomon Islands",
+    "Comoros",
+    "Seychelles",
+    "Cayman Islands",
+    "Isle of Man",
+    "Faroe Islands",
+    "Falkland Islands",
+    "Virgin Islands",
+    "Holy See",
+    "Republic of",
+)
+
+
+def country_phrase(code: str) -> str:
+    """The country as it follows "in": ``GB`` -> ``the United Kingdom``, ``DE`` -> ``Germany``."""
+    name = country_name(code)
+    return f"the {name}" if name.startswith(_THE) else name
+
+
 def contact_text(uri: str) -> str:
     """A contact URI as a reader writes it: ``mailto:a@b`` -> ``a@b``; URLs and numbers unchanged."""
     if uri.startswith("mailto:"):
@@ -176,7 +206,7 @@ def _overview(c: Charter) -> Section | None:
     v = c.vendor
     about = _s(v.about, "vendor.about") if v.about else None
     intro = _s(
-        f"This statement describes how {v.legal_name}, a company based in {country_name(v.country)}, "
+        f"This statement describes how {v.legal_name}, a company based in {country_phrase(v.country)}, "
         f"collects, stores, protects and deletes data when you use our apps for Atlassian products.",
         "vendor.legal_name",
         "vendor.country",
@@ -203,10 +233,8 @@ def _item_sentence(c: Charter, i: int, item: DataItem) -> Sentence:
         "none": ", not encrypted",
         None: "",
     }[item.encryption]
-    text = (
-        f"{item.description[0].upper()}{item.description[1:]}: kept in {_store_text(store, regions=False)}"
-        f"{protection}, to {item.purpose}."
-    )
+    kept_in = store.description or _store_text(store, regions=False)
+    text = f"{_capital(item.description)}: kept in {kept_in}{protection}, to {item.purpose}."
     base = f"inventory.items[{i}]"
     return _s(text, f"{base}.description", f"{base}.store", f"{base}.encryption", f"{base}.purpose")
 
@@ -223,69 +251,70 @@ def _data_we_store(c: Charter) -> Section | None:
     else:
         blocks.append(_para(_s("We store no data from your Atlassian sites.", "inventory.items")))
     if inv.never_stored:
-        blocks.append(_para(_s(f"We never store {_join(_labels(inv.never_stored), 'or')}.", "inventory.never_stored")))
+        support = [i for i in inv.items if i.source == "support"]
+        apart = "Apart from what you choose to send to our support, we" if support else "We"
+        blocks.append(
+            _para(_s(f"{apart} never store {_join(_labels(inv.never_stored), 'or')}.", "inventory.never_stored"))
+        )
     return _section("data-we-store", blocks)
 
 
 def _hosting(c: Charter) -> Section | None:
-    sentences: list[Sentence] = []
+    apps: list[Sentence] = []
     for i, app in enumerate(c.apps):
         base = f"apps[{i}]"
+        parts: list[str] = []
+        sources = [f"{base}.hosting"]
         if app.hosting in ("forge-remote", "connect") and app.provider is not None:
             regions = _join([region_name(app.provider, r) for r in app.regions])
-            sentences.append(
-                _s(
-                    f"{app.name} is hosted on {PROVIDERS[app.provider]} in {regions}.",
-                    f"{base}.provider",
-                    f"{base}.regions",
-                )
-            )
+            parts.append(f"hosted on {PROVIDERS[app.provider]} in {regions}")
+            sources += [f"{base}.provider", f"{base}.regions"]
         elif app.hosting == "forge-runs-on-atlassian":
-            sentences.append(
-                _s(
-                    f"{app.name} runs entirely on Atlassian's infrastructure: we operate no servers for it, "
-                    "and data from your site stays within Atlassian's cloud.",
-                    f"{base}.hosting",
-                )
+            parts.append(
+                "runs entirely on Atlassian's infrastructure; we operate no servers for it, and data from your "
+                "site stays within Atlassian's cloud"
             )
         else:
-            sentences.append(
-                _s(
-                    f"{app.name} runs entirely inside your own environment; it sends no data to us.",
-                    f"{base}.hosting",
-                )
-            )
+            parts.append("runs entirely inside your own environment and sends no data to us")
         for j, egress in enumerate(app.egress):
             what = _join(_labels(egress.data)) if egress.data else "data"
-            sentences.append(
-                _s(
-                    f"{app.name} sends {what} to {egress.destination} to {egress.purpose}.",
-                    f"{base}.egress[{j}]",
-                )
-            )
+            parts.append(f"sends {what} to {egress.destination}, to {egress.purpose}")
+            sources.append(f"{base}.egress[{j}]")
         if app.data_residency:
-            sentences.append(
-                _s(
-                    f"{app.name} supports Atlassian data residency: its data stays in your chosen location.",
-                    f"{base}.data_residency",
-                )
-            )
+            parts.append("supports Atlassian data residency, so its data stays in the location you choose")
+            sources.append(f"{base}.data_residency")
+        apps.append(_s(f"{app.name}: {'; '.join(parts)}.", *sources))
     stores = [
-        _s(f"{s.name}: {_store_text(s)}.", f"inventory.stores[{i}]")
+        _s(f"{_capital(s.description or _store_text(s))}{_store_where(s)}.", f"inventory.stores[{i}]")
         for i, s in enumerate(c.inventory.stores)
         if s.vendor_hosted
     ]
     lead = _s("We keep data in these places:", "inventory.stores") if stores else None
-    return _section("hosting", [_para(*sentences), Bullets(tuple(stores), lead) if stores else None])
+    return _section("hosting", [Bullets(tuple(apps)), Bullets(tuple(stores), lead) if stores else None])
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _store_where(store: Store) -> str:
+    if store.description is None:
+        return ""  # _store_text already says where
+    if store.vendor_hosted and store.provider not in ("atlassian", "other") and store.regions:
+        return f", at {PROVIDERS[store.provider]} in {_join([region_name(store.provider, r) for r in store.regions])}"
+    return ""
 
 
 def _encryption(c: Charter) -> Section | None:
     sentences: list[Sentence | None] = []
     rest = c.encryption.at_rest
     if rest is not None:
-        sentences.append(
-            _s(f"Data we store is encrypted at rest with {rest.algorithm}.", "encryption.at_rest.algorithm")
-        )
+        if rest.algorithm is not None:
+            sentences.append(
+                _s(f"Data we store is encrypted at rest with {rest.algorithm}.", "encryption.at_rest.algorithm")
+            )
+        else:
+            sentences.append(_s("Data we store is encrypted at rest.", "encryption.at_rest"))
         if rest.per_tenant_keys:
             sentences.append(
                 _s(
@@ -319,9 +348,10 @@ def _encryption(c: Charter) -> Section | None:
             )
         )
         sub = " for our domain and its subdomains" if transit.hsts_include_subdomains else ""
+        https_only = "are HTTPS-only and " if transit.https_only else ""
         sentences.append(
             _s(
-                f"Our web endpoints are HTTPS-only and send HTTP Strict Transport Security (HSTS){sub} with a "
+                f"Our web endpoints {https_only}send HTTP Strict Transport Security (HSTS){sub} with a "
                 f"max-age of {transit.hsts_max_age.humanize()}.",
                 "encryption.in_transit.hsts_max_age",
             )
@@ -365,8 +395,8 @@ def _backups(c: Charter) -> Section | None:
         places = []
         for d in b.destinations:
             where = PROVIDERS[d.provider] + (f" in {region_name(d.provider, d.region)}" if d.region else "")
-            places.append(f"{'storage' if d.kind == 'local' else 'object storage'} at {where}")
-        sentences.append(_s(f"Backups are stored in {_join(places)}.", "backups.destinations"))
+            places.append(f"on {where}" if d.kind == "local" else f"in object storage on {where}")
+        sentences.append(_s(f"Backups are stored {_join(places)}.", "backups.destinations"))
     if b.rpo is not None:
         sentences.append(
             _s(
@@ -445,7 +475,7 @@ def _retention(c: Charter) -> Section | None:
             sentences.append(
                 _s(
                     f"Copies of {_join([i.description for i in expiring])} in our backups disappear when those "
-                    f"backups expire, after about {_rough(c.backups.keep.longest)} at most.",
+                    f"backups expire, at most about {_rough(c.backups.keep.longest)} after the deletion.",
                     "retention.tenant_data_after_uninstall",
                     "backups.keep",
                 )
@@ -462,13 +492,13 @@ def _retention(c: Charter) -> Section | None:
             text += f", and at the latest {a.max_age.humanize()} after we receive them"
         sentences.append(_s(text + ".", "retention.support_attachments"))
     if r.support_communications is not None:
-        sentences.append(
-            _s(
-                f"Support communications are kept for {r.support_communications.humanize()} after the case is "
-                "closed, then deleted.",
-                "retention.support_communications",
-            )
+        kept = (
+            "Support communications are deleted when the case is closed."
+            if r.support_communications.seconds == 0
+            else f"Support communications are kept for {r.support_communications.humanize()} after the case is "
+            "closed, then deleted."
         )
+        sentences.append(_s(kept, "retention.support_communications"))
     if r.support_deletion_on_request:
         contact = contact_text(c.privacy.dsr_contact or c.vendor.contacts.privacy)
         sooner = " sooner" if r.support_communications is not None else ""
@@ -480,7 +510,10 @@ def _retention(c: Charter) -> Section | None:
             )
         )
     if r.logs is not None:
-        sentences.append(_s(f"Our service logs are kept for {r.logs.humanize()}.", "retention.logs"))
+        logs = (
+            "We keep no service logs." if r.logs.seconds == 0 else f"Our service logs are kept for {r.logs.humanize()}."
+        )
+        sentences.append(_s(logs, "retention.logs"))
     if c.marketplace_contacts is not None:
         sentences.append(
             _s(
@@ -607,8 +640,8 @@ def _support_data(c: Charter) -> Section | None:
     if s.third_party_portal:
         sentences.append(
             _s(
-                f"Tickets raised in {s.third_party_portal}, a portal run by a third party, stay in the closed "
-                "ticket, visible to you and the people you involved.",
+                f"If you raise a ticket in {s.third_party_portal}, which a third party runs, what you send stays in "
+                "that ticket after it is closed, visible to you and the people you involved.",
                 "support.third_party_portal",
             )
         )
@@ -662,7 +695,7 @@ def _incidents(c: Charter) -> Section | None:
         sentences.append(
             _s(
                 f"We acknowledge every security report within {days} business day{'s' if days > 1 else ''} "
-                f"(working days in {country_name(c.holiday_country)}).",
+                f"(working days in {country_phrase(c.holiday_country)}).",
                 "security.acknowledge_within_business_days",
             )
         )

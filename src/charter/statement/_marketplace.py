@@ -65,7 +65,7 @@ def _app_answers(charter: Charter, app: App) -> dict[str, Any]:
                     if retention
                     else None
                 ),
-                "encryptedAtRest": all(i.encryption in ("disk", "envelope") for i in outside),
+                "encryptedAtRest": all(i.encryption in ("disk", "envelope") for i in outside) if outside else None,
             },
             "dataResidency": {
                 "supported": app.data_residency,

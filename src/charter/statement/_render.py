@@ -80,6 +80,18 @@ def _markdown(statement: Statement) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def _fill(text: str, width: int, *, initial_indent: str = "", subsequent_indent: str = "") -> str:
+    # Never break at hyphens or inside words: e-mail addresses, URLs and region codes stay whole.
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=initial_indent,
+        subsequent_indent=subsequent_indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
 def _text(statement: Statement, width: int = 78) -> str:
     title = f"{statement.vendor}: {statement.title}"
     out = [title, "=" * min(len(title), width), ""]
@@ -89,11 +101,11 @@ def _text(statement: Statement, width: int = 78) -> str:
         out.extend([section.title, "-" * len(section.title), ""])
         for block in section.blocks:
             if isinstance(block, Paragraph):
-                out.append(textwrap.fill(" ".join(s.text for s in block.sentences), width))
+                out.append(_fill(" ".join(s.text for s in block.sentences), width))
             else:
                 if block.lead is not None:
-                    out.append(textwrap.fill(block.lead.text, width))
+                    out.append(_fill(block.lead.text, width))
                 for s in block.items:
-                    out.append(textwrap.fill(s.text, width, initial_indent="  * ", subsequent_indent="    "))
+                    out.append(_fill(s.text, width, initial_indent="  * ", subsequent_indent="    "))
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["DATABASE_FILE", "Database", "StoreError", "prepare_data_dir", "sqlite_url"]
+__all__ = ["DATABASE_FILE", "Database", "StoreError", "prepare_data_dir", "redact_url", "sqlite_url"]
 
 DATABASE_FILE = "charter.db"
 
@@ -49,6 +50,15 @@ def prepare_data_dir(path: str | os.PathLike[str]) -> Path:
         # Keys and tenant data live here: nobody but the service account may read it.
         directory.chmod(mode & 0o700)
     return directory
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
+_QUERY_SECRET = re.compile(r"([?&][^=&]*(?:password|passwd|secret|token|key)[^=&]*=)[^&]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password (before ``@``) and secret-looking query values replaced by ``***``."""
+    return _QUERY_SECRET.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -89,8 +99,8 @@ class Database:
     def __init__(self, url: str) -> None:
         try:
             parsed = make_url(url)
-        except ArgumentError:
-            raise StoreError("malformed database URL") from None
+        except (ArgumentError, ValueError):
+            raise StoreError("malformed database URL (expected e.g. postgresql://user@host:5432/db)") from None
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -110,8 +120,8 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, safe to print and log."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL without its password (also in the query, e.g. ``?password=``), safe to print and log."""
+        return redact_url(self.url.render_as_string(hide_password=False))
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent; one migrator at a time on PostgreSQL).
