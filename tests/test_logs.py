@@ -55,3 +55,13 @@ def test_paths_lose_ips_and_named_secrets() -> None:
     assert event["path"] == "/x/[redacted-ip]/[redacted-ip]/token=[redacted];password=[redacted]/[redacted-key]"
     untouched = "at 22:10:29 ver 5.2.13 std::vector bind=:: key_id=k-1"
     assert scrub(None, "info", {"detail": untouched})["detail"] == untouched
+
+
+def test_the_fast_path_never_skips_a_secret() -> None:
+    for text, expected in (
+        ("bearer\tabcdefghijklmn", "bearer [redacted]"),
+        ("x/eyJhbGciOiJIUzI1NiJ9x.eyJpc3MiOiJmYWtlIn0.ZmFrZXNpZw", "x/[redacted-jwt]"),
+        ("AKIAABCDEFGHIJKLMNOP", "[redacted-key]"),
+        ("/forge/bench", "/forge/bench"),
+    ):
+        assert scrub(None, "info", {"detail": text})["detail"] == expected

@@ -22,7 +22,7 @@ __all__ = ["configure_logging", "get_logger", "scrub", "uvicorn_log_config"]
 _SENSITIVE_NAME = re.compile(
     r"(token|secret|password|passwd|authorization|cookie|e?mail|credential|private|(?<!_id)key$|^key$)", re.I
 )
-_SAFE_NAMES = frozenset({"key_id", "kid", "app_key", "event", "logger", "level", "timestamp", "rule"})
+_SAFE_NAMES = frozenset({"key_id", "kid", "app_key", "event", "logger", "level", "timestamp", "rule", "method"})
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|jwt|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
@@ -40,7 +40,14 @@ _IPV6 = re.compile(
 )
 
 
+_TRIGGERS = frozenset("@.:= \t\r\n\f\v")
+
+
 def _mask(text: str) -> str:
+    # Every pattern below needs one of these characters (or a token/key prefix): most log strings,
+    # such as ordinary paths and messages, skip the regular expressions entirely.
+    if _TRIGGERS.isdisjoint(text) and "eyJ" not in text and "AKIA" not in text and "ASIA" not in text:
+        return text
     text = _JWT.sub("[redacted-jwt]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     text = _NAMED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)

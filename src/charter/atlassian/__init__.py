@@ -16,6 +16,7 @@ from charter.atlassian._connect import (
 )
 from charter.atlassian._errors import AuthError
 from charter.atlassian._forge import FIT_ISSUER, ForgeInvocation, ForgeVerifier, bearer_token
+from charter.atlassian._jwt import Token, parse
 from charter.atlassian._keys import FORGE_JWKS_URL, INSTALL_KEYS_URL, InstallKeys, JwksCache, KeyPolicy, valid_kid
 from charter.atlassian._lifecycle import (
     FORGE_INSTALLED,
@@ -44,6 +45,7 @@ __all__ = [
     "JwksCache",
     "KeyPolicy",
     "PayloadError",
+    "Token",
     "TokenKind",
     "bearer_token",
     "canonical_query",
@@ -52,6 +54,7 @@ __all__ = [
     "connect_lifecycle",
     "connect_token",
     "forge_event",
+    "parse",
     "peek_client_key",
     "query_hash",
     "sign_outbound",

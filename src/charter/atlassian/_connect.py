@@ -26,7 +26,7 @@ import jwt
 
 from charter.atlassian._canonical import canonical_request, query_hash
 from charter.atlassian._errors import AuthError
-from charter.atlassian._jwt import check_times, decode_signed, header, unverified_claims
+from charter.atlassian._jwt import Token, check_times, parse, verify_signature
 from charter.atlassian._keys import InstallKeys
 from charter.clock import Clock
 
@@ -85,14 +85,14 @@ def connect_token(authorization: str | None, raw_query: bytes) -> str | None:
     return None
 
 
-def peek_client_key(token: str) -> str:
+def peek_client_key(token: str | Token) -> str:
     """The ``iss`` of an HS256 token, read before verification only to find the tenant's secret.
 
     Raises:
         AuthError: ``malformed``, ``algorithm`` (anything but HS256), or ``missing-claim``.
     """
-    header(token, "HS256")
-    issuer = unverified_claims(token).get("iss")
+    parsed = token if isinstance(token, Token) else parse(token, "HS256")
+    issuer = parsed.claims.get("iss")
     if not isinstance(issuer, str) or not issuer or len(issuer) > 256:
         raise AuthError("missing-claim", "iss")
     return issuer
@@ -106,7 +106,7 @@ def _qsh(claims: dict[str, Any], method: str, raw_path: str, raw_query: bytes, b
 
 
 def verify_connect_request(
-    token: str,
+    token: str | Token,
     *,
     secret: bytes,
     client_key: str,
@@ -121,7 +121,7 @@ def verify_connect_request(
     """Verify an inbound Connect request JWT.
 
     Args:
-        token: the JWT.
+        token: the JWT (or the :class:`Token` already parsed to find the tenant).
         secret: the tenant's shared secret (the tenant was found by :func:`peek_client_key`).
         client_key: that tenant's clientKey; ``iss`` must equal it.
         method, raw_path, raw_query: the request as received (raw path, still percent-encoded).
@@ -132,8 +132,8 @@ def verify_connect_request(
     Raises:
         AuthError: any failed check.
     """
-    header(token, "HS256")
-    claims = decode_signed(token, secret, "HS256")
+    parsed = token if isinstance(token, Token) else parse(token, "HS256")
+    claims = verify_signature(parsed, secret, "HS256")
     if claims.get("iss") != client_key:
         raise AuthError("issuer")
     check_times(claims, clock.now().timestamp(), leeway)
@@ -184,11 +184,11 @@ async def verify_signed_install(
     """
     if not token:
         raise AuthError("missing-token")
-    head = header(token, "RS256")
-    kid = head.get("kid")
+    parsed = parse(token, "RS256")
+    kid = parsed.header.get("kid")
     if not isinstance(kid, str):
         raise AuthError("bad-kid")
-    claims = decode_signed(token, await keys.key(kid), "RS256")
+    claims = verify_signature(parsed, await keys.key(kid), "RS256")
     aud = claims.get("aud")
     audiences = (
         [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)] if isinstance(aud, list) else []

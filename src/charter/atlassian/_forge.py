@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from charter.atlassian._errors import AuthError
-from charter.atlassian._jwt import check_times, decode_signed, header, unverified_claims
+from charter.atlassian._jwt import check_times, parse, verify_signature
 from charter.atlassian._keys import JwksCache
 from charter.clock import Clock
 
@@ -113,13 +113,13 @@ class ForgeVerifier:
         """
         if not token:
             raise AuthError("missing-token")
-        head = header(token, "RS256")
-        if "icLabel" in unverified_claims(token):
+        parsed = parse(token, "RS256")
+        if "icLabel" in parsed.claims:
             raise AuthError("isolated-cloud", "icLabel present; no Isolated Cloud JWKS is configured")
-        kid = head.get("kid")
+        kid = parsed.header.get("kid")
         if not isinstance(kid, str):
             raise AuthError("bad-kid")
-        claims = decode_signed(token, await self._jwks.key(kid), "RS256")
+        claims = verify_signature(parsed, await self._jwks.key(kid), "RS256")
         if claims.get("iss") != FIT_ISSUER:
             raise AuthError("issuer", f"iss {str(claims.get('iss'))[:60]!r}")
         aud = claims.get("aud")

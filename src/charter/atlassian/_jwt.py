@@ -1,90 +1,142 @@
-"""Shared JWT mechanics: reading the header safely, checking signatures and time claims.
+"""Shared JWT mechanics: parsing a compact JWS strictly, checking its signature, checking time claims.
 
-The allowed algorithm of each verifier is a constant passed here, never a value read from the token
-(case B07): ``alg: none``, HS/RS confusion and algorithm downgrades all fail at :func:`header`.
+The token never chooses its algorithm (case B07): every verifier passes a constant (``"RS256"`` or
+``"HS256"``) to :func:`parse`, which refuses any other ``alg`` before a key is even looked up, and
+:func:`verify_signature` checks the signature with exactly that algorithm. ``alg: none``, HS/RS key
+confusion and algorithm downgrades all fail there.
+
+The compact serialization is parsed once per request, strictly (RFC 7515 section 7.1: three base64url
+segments without padding; a ``crit`` header is refused, as Charter understands no extension). The
+signature itself is checked by PyJWT's algorithm objects on top of ``cryptography``, which also keep
+HMAC keys from being PEM or SSH public keys (CVE-2022-29217).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from jwt.algorithms import HMACAlgorithm
-from jwt.api_jws import PyJWS
+from jwt.algorithms import Algorithm, HMACAlgorithm, RSAAlgorithm
+from jwt.exceptions import InvalidKeyError
 
 from charter.atlassian._errors import AuthError
 
-__all__ = ["check_times", "decode_signed", "header", "unverified_claims"]
+__all__ = ["Token", "check_times", "parse", "verify_signature"]
 
-
-def header(token: str, algorithm: str) -> dict[str, Any]:
-    """The token's JOSE header, after checking that its ``alg`` is exactly ``algorithm``.
-
-    Raises:
-        AuthError: ``malformed`` or ``algorithm``.
-    """
-    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 16384:
-        raise AuthError("malformed")
-    try:
-        head = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise AuthError("malformed") from None
-    if head.get("alg") != algorithm:
-        raise AuthError("algorithm", f"alg {str(head.get('alg'))[:20]!r}, expected {algorithm}")
-    return head
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    """The claims *before* any check: only for choosing which key to verify with.
-
-    Raises:
-        AuthError: ``malformed``.
-    """
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise AuthError("malformed") from None
-    if not isinstance(claims, dict):
-        raise AuthError("malformed")
-    return claims
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_MAX_TOKEN = 16384
 
 
 class _TenantSecretHMAC(HMACAlgorithm):
     """HS256 for Connect shared secrets, which Atlassian chooses: their length is not ours to police, so
-    PyJWT's short-key warning (raised on every verification) is not emitted."""
+    PyJWT's short-key warning is not emitted on every verification."""
 
     def check_key_length(self, key: bytes) -> str | None:
         return None
 
 
-# One JWS verifier for the process, knowing exactly the two algorithms Charter accepts anywhere.
-_JWS = PyJWS(algorithms=["RS256"])
-_JWS.register_algorithm("HS256", _TenantSecretHMAC(HMACAlgorithm.SHA256))
+#: The only two algorithms Charter accepts anywhere, each for one kind of token.
+_ALGORITHMS: dict[str, Algorithm] = {
+    "RS256": RSAAlgorithm(RSAAlgorithm.SHA256),
+    "HS256": _TenantSecretHMAC(HMACAlgorithm.SHA256),
+}
 
 
-def decode_signed(token: str, key: RSAPublicKey | bytes, algorithm: str) -> dict[str, Any]:
-    """Verify the signature with ``key`` under exactly ``algorithm`` and return the claims.
+@dataclass(frozen=True)
+class Token:
+    """A parsed, **unverified** compact JWS.
+
+    Attributes:
+        header: the JOSE header (``alg`` already checked against the expected algorithm).
+        claims: the claims, not to be trusted until :func:`verify_signature` returns them.
+        signing_input: ``base64url(header) || "." || base64url(payload)``.
+        signature: the decoded signature.
+    """
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _b64url(segment: str) -> bytes:
+    if len(segment) % 4 == 1 or not _B64URL.fullmatch(segment):
+        raise AuthError("malformed")
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error:
+        raise AuthError("malformed") from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != segment.encode("ascii"):
+        raise AuthError("malformed")  # a non-canonical encoding (stray bits in the last character)
+    return raw
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise AuthError("malformed") from None
+    if not isinstance(value, dict):
+        raise AuthError("malformed")
+    return value
+
+
+def parse(token: str | None, algorithm: str) -> Token:
+    """Parse ``token`` and check that its ``alg`` is exactly ``algorithm``.
+
+    The claims are for choosing the verification key only (``kid`` in the header, or ``iss`` for a
+    Connect tenant); nothing is trusted until :func:`verify_signature`.
+
+    Raises:
+        AuthError: ``malformed`` or ``algorithm``.
+    """
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN or token.count(".") != 2:
+        raise AuthError("malformed")
+    head_b64, claims_b64, signature_b64 = token.split(".")
+    header = _json_object(_b64url(head_b64))
+    if header.get("alg") != algorithm:
+        raise AuthError("algorithm", f"alg {str(header.get('alg'))[:20]!r}, expected {algorithm}")
+    if "crit" in header:
+        raise AuthError("malformed", "crit header: no JWS extension is understood")
+    return Token(
+        header=header,
+        claims=_json_object(_b64url(claims_b64)),
+        signing_input=f"{head_b64}.{claims_b64}".encode("ascii"),
+        signature=_b64url(signature_b64),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _prepared_secret(secret: bytes) -> bytes:
+    # PyJWT's checks (no PEM or SSH public key as an HMAC secret) run once per secret, not per request.
+    prepared: bytes = _ALGORITHMS["HS256"].prepare_key(secret)
+    return prepared
+
+
+def verify_signature(token: Token, key: RSAPublicKey | bytes, algorithm: str) -> dict[str, Any]:
+    """Check ``token``'s signature with ``key`` under exactly ``algorithm``; return its claims.
 
     Time and audience claims are not checked here (:func:`check_times` does, with the injected clock).
 
     Raises:
-        AuthError: ``bad-signature`` or ``malformed``.
+        AuthError: ``algorithm`` (the token was parsed for another algorithm) or ``bad-signature``.
     """
+    if token.header.get("alg") != algorithm:
+        raise AuthError("algorithm")
+    verifier = _ALGORITHMS[algorithm]
     try:
-        payload = _JWS.decode(token, key, algorithms=[algorithm])
-    except jwt.InvalidSignatureError:
-        raise AuthError("bad-signature") from None
-    except jwt.PyJWTError:
-        raise AuthError("malformed") from None
-    try:
-        claims = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise AuthError("malformed") from None
-    if not isinstance(claims, dict):
-        raise AuthError("malformed")
-    return claims
+        prepared = _prepared_secret(key) if isinstance(key, bytes) else verifier.prepare_key(key)
+    except (InvalidKeyError, TypeError, ValueError):
+        raise AuthError("bad-key") from None
+    if not verifier.verify(token.signing_input, prepared, token.signature):
+        raise AuthError("bad-signature")
+    return token.claims
 
 
 def _number(claims: dict[str, Any], name: str, required: bool) -> float | None:

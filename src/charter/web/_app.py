@@ -165,7 +165,8 @@ def create_app(
         Route("/healthz", healthz),
     ]
     if services is not None:
-        routes_list += atlassian_routes(charter, services, routes)
+        # The app's own routes first: they carry the traffic, and Starlette tries routes in order.
+        routes_list = atlassian_routes(charter, services, routes) + routes_list
     transit = charter.encryption.in_transit
     hsts = None
     if transit is not None:

@@ -40,6 +40,7 @@ from charter.atlassian import (
     connect_lifecycle,
     connect_token,
     forge_event,
+    parse,
     peek_client_key,
     verify_connect_request,
     verify_signed_install,
@@ -247,9 +248,10 @@ async def _probe(services: AtlassianServices, app: App, tenant: Tenant, product:
 async def _connect_verify(
     request: Request, services: AtlassianServices, app: App, accepts: frozenset[TokenKind]
 ) -> tuple[Tenant, bytes, ConnectClaims]:
-    token = connect_token(request.headers.get("authorization"), request.scope.get("query_string", b""))
-    if token is None:
+    raw = connect_token(request.headers.get("authorization"), request.scope.get("query_string", b""))
+    if raw is None:
         raise AuthError("missing-token")
+    token = parse(raw, "HS256")  # parsed once: the unverified iss picks the secret, then it is verified
     client_key = peek_client_key(token)
     found = services.registry.cached_connect_secret(app.key, client_key)
     if found is None:
@@ -347,7 +349,7 @@ def _connect_lifecycle_routes(services: AtlassianServices, app: App) -> list[Rou
     def toggle(event: str, kind: EventKind) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             header_token = connect_token(request.headers.get("authorization"), b"")
-            if header_token is not None and header_token.startswith("eyJ") and _alg(header_token) == "RS256":
+            if header_token is not None and _signed_install_token(header_token):
                 failed, _payload, claims = await signed(request, event)
                 if failed is not None or claims is None:
                     return failed or Response(status_code=500)
@@ -376,13 +378,13 @@ def _connect_lifecycle_routes(services: AtlassianServices, app: App) -> list[Rou
     ]
 
 
-def _alg(token: str) -> str | None:
-    import jwt
-
+def _signed_install_token(token: str) -> bool:
+    """Whether ``token`` is an RS256 (signed-install) token rather than an HS256 one."""
     try:
-        return str(jwt.get_unverified_header(token).get("alg"))
-    except jwt.PyJWTError:
-        return None
+        parse(token, "RS256")
+    except AuthError:
+        return False
+    return True
 
 
 # -- vendor routes --------------------------------------------------------------------------------
@@ -417,12 +419,13 @@ def atlassian_routes(charter: Charter, services: AtlassianServices, routes: Rout
     A route declared ``forge=True`` is mounted under every forge-remote app's base path; one declaring
     Connect token kinds under every Connect app's base path.
     """
-    out: list[Route] = []
+    vendor: list[Route] = []
+    lifecycle: list[Route] = []
     for app in charter.vendor_hosted_apps:
         if app.hosting == "forge-remote":
-            out.extend(_forge_lifecycle_routes(services, app))
-            out.extend(_vendor_route(s, services, app) for s in (routes.specs if routes else []) if s.forge)
+            lifecycle.extend(_forge_lifecycle_routes(services, app))
+            vendor.extend(_vendor_route(s, services, app) for s in (routes.specs if routes else []) if s.forge)
         else:
-            out.extend(_connect_lifecycle_routes(services, app))
-            out.extend(_vendor_route(s, services, app) for s in (routes.specs if routes else []) if s.connect)
-    return out
+            lifecycle.extend(_connect_lifecycle_routes(services, app))
+            vendor.extend(_vendor_route(s, services, app) for s in (routes.specs if routes else []) if s.connect)
+    return vendor + lifecycle
