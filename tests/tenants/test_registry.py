@@ -170,3 +170,27 @@ def test_access_probes(registry: Registry) -> None:
     assert lost is not None and (lost.state, lost.clock_started_at) == (State.ACCESS_LOST, T0 + timedelta(days=9))
     back = registry.forge_probe(inst, ok=True, at=T0 + timedelta(days=10))
     assert back is not None and back.state is State.ACTIVE
+
+
+def test_concurrent_duplicate_deliveries_record_one_event(
+    registry: Registry, database: Database, tmp_path: Path
+) -> None:
+    import threading
+
+    tenant = registry.connect_installed(APP, payload(), at=T0)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            registry.connect_event(APP, "fake-client-key-1111", EventKind.UNINSTALLED, at=T0 + timedelta(hours=1))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [e.kind for e in registry.events(tenant.id)] == [EventKind.INSTALLED, EventKind.UNINSTALLED]
+    assert registry.by_client_key(APP, "fake-client-key-1111").state is State.UNINSTALLED  # type: ignore[union-attr]

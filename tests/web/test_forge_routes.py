@@ -188,3 +188,15 @@ def test_bad_input_to_a_verified_route_is_400(harness: Harness) -> None:
     assert harness.client.post("/forge/notes/FAKE-1", json={"text": ""}, headers=auth(fit(T))).status_code == 400
     assert harness.client.post("/forge/notes/FAKE-1", content=b"{", headers=auth(fit(T))).status_code == 400
     assert harness.client.post("/forge/lifecycle", content=b"not json", headers=auth(fit(T))).status_code == 400
+
+
+def test_a_jwks_outage_fails_closed_with_401_and_random_kids_do_not_hammer_it(harness: Harness) -> None:
+    install(harness)  # keys fetched once
+    fetches = len(harness.keys.requests)
+    for i in range(20):
+        assert reject(harness, auth(fit(T, kid=f"random-kid-{i}")))["reason"] == "unknown-key"
+    assert len(harness.keys.requests) - fetches <= 1  # at most one refetch per cooldown
+    harness.keys.failing = True
+    harness.clock.sleep(25 * 3600)  # past the TTL and the maximum stale age
+    now = harness.clock.now().timestamp()
+    assert reject(harness, auth(fit(now)))["reason"] == "keys-unavailable"

@@ -236,10 +236,15 @@ class Registry:
             )
         )
         if exists is None:
-            session.add(
-                TenantEventRow(tenant_id=row.id, kind=event.kind.value, at=event.at, received_at=self._clock.now())
-            )
-            session.flush()
+            try:
+                with session.begin_nested():  # a concurrent delivery of the same event may win the race
+                    session.add(
+                        TenantEventRow(
+                            tenant_id=row.id, kind=event.kind.value, at=event.at, received_at=self._clock.now()
+                        )
+                    )
+            except IntegrityError:
+                pass  # recorded by the other delivery: the event set is the same either way
         events = [
             Event(EventKind(r.kind), r.at)
             for r in session.scalars(select(TenantEventRow).where(TenantEventRow.tenant_id == row.id))
@@ -363,12 +368,16 @@ class Registry:
                 continue  # a concurrent first invocation registered it
         raise RuntimeError("tenant registration kept conflicting")  # pragma: no cover
 
-    def forge_event(self, installation_id: str, kind: EventKind, *, at: datetime) -> Tenant | None:
-        """Apply an event (``pre-uninstall``, ``upgraded``, ...) to a Forge tenant; ``None`` if unknown."""
+    def _forge_row(self, session: Session, installation_id: str) -> TenantRow | None:
+        """The Forge tenant's row, for a change: its cached copy is dropped first."""
         with self._lock:
             self._forge.pop(installation_id, None)
+        return session.scalar(select(TenantRow).where(TenantRow.installation_id == installation_id))
+
+    def forge_event(self, installation_id: str, kind: EventKind, *, at: datetime) -> Tenant | None:
+        """Apply an event (``pre-uninstall``, ``upgraded``, ...) to a Forge tenant; ``None`` if unknown."""
         with self._db.session() as session:
-            row = session.scalar(select(TenantRow).where(TenantRow.installation_id == installation_id))
+            row = self._forge_row(session, installation_id)
             if row is None:
                 return None
             self._record(session, row, Event(kind, at))
@@ -381,10 +390,8 @@ class Registry:
         when it changes something (after failures, or to restore access), so that daily probes of a
         healthy tenant add nothing to its history.
         """
-        with self._lock:
-            self._forge.pop(installation_id, None)
         with self._db.session() as session:
-            row = session.scalar(select(TenantRow).where(TenantRow.installation_id == installation_id))
+            row = self._forge_row(session, installation_id)
             if row is None:
                 return None
             if not ok:

@@ -176,7 +176,7 @@ def _forge_lifecycle_routes(services: AtlassianServices, app: App) -> list[Route
                 services.registry.forge_event, invocation.installation_id, EventKind.UPGRADED, at=invocation.issued_at
             )
         else:
-            log.info("forge event ignored", event_type=event.event_type, app=app.key)
+            log.info("forge event ignored", event_type=event.event_type, app_key=app.key)
             return Response(status_code=204)
         log.info(
             "forge lifecycle",
@@ -206,7 +206,7 @@ def _forge_lifecycle_routes(services: AtlassianServices, app: App) -> list[Route
         tenant = await run_in_threadpool(services.registry.forge_seen, app.key, invocation)
         token = request.headers.get("x-forge-oauth-system")
         if token is None:
-            log.warning("access probe skipped: no app system token", tenant=tenant.id)
+            log.warning("access probe skipped: Forge sent no x-forge-oauth-system header", tenant=tenant.id)
             return Response(status_code=204)
         product = ProductClient(services.http, invocation.api_base_url, bearer=token)
         # Answer within Forge's 5 s budget; probe afterwards.
