@@ -60,7 +60,7 @@ async def add_note(ctx: TenantContext, request: Request) -> Response:
         return _bad("a note needs a user: this request carries no account id")
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return _bad("the body must be JSON")
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip() or len(text) > _MAX_TEXT:
@@ -74,7 +74,7 @@ async def add_note(ctx: TenantContext, request: Request) -> Response:
     return JSONResponse({"id": key.split("/", 1)[1]}, status_code=201)
 
 
-@routes.route("/panel", methods=["GET"], connect=[TokenKind.QSH])
+@routes.route("/panel", methods=["GET"], connect=[TokenKind.QSH], iframe=True)
 async def issue_panel(ctx: TenantContext, request: Request) -> Response:
     """The Connect issue panel (an iframe; its URL is signed with a query-string hash)."""
     issue_key = request.query_params.get("issueKey", "")

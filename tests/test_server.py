@@ -51,3 +51,43 @@ def test_a_changed_text_under_the_same_version_is_flagged(tmp_path: Path) -> Non
     warnings = [e for e in logs if e["log_level"] == "warning"]
     assert [w["version"] for w in warnings] == ["3.0"]
     assert "bump it" in warnings[0]["event"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1@evil.example/jwks.json",
+        "http://localhost.evil.example/jwks.json",
+        "http://127.0.0.1.nip.io/x",
+        "http://evil.example/jwks.json",
+        "https://user:pw@keys.example.com/jwks.json",
+        "ftp://keys.example.com/jwks.json",
+    ],
+)
+def test_key_urls_must_be_https_or_loopback(url: str) -> None:
+    from charter.server import Settings
+
+    with pytest.raises(ServeError, match="CHARTER_FORGE_JWKS_URL must be"):
+        Settings.from_env({"CHARTER_FORGE_JWKS_URL": url})
+
+
+def test_key_url_settings_accepted() -> None:
+    from charter.server import Settings
+
+    settings = Settings.from_env(
+        {"CHARTER_FORGE_JWKS_URL": "http://127.0.0.1:9999/jwks.json", "CHARTER_TOKEN_LEEWAY": "5"}
+    )
+    assert settings.forge_jwks_url == "http://127.0.0.1:9999/jwks.json"
+    assert settings.leeway == 5.0
+    with pytest.raises(ServeError, match="must be a number of seconds"):
+        Settings.from_env({"CHARTER_JWKS_TTL": "soon"})
+
+
+def test_an_existing_database_file_is_made_private(tmp_path: Path) -> None:
+    import stat
+
+    db_file = tmp_path / "charter.db"
+    db_file.write_bytes(b"")
+    db_file.chmod(0o644)
+    Database(sqlite_url(tmp_path)).close()
+    assert stat.S_IMODE(db_file.stat().st_mode) == 0o600

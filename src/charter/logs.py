@@ -23,7 +23,7 @@ _SENSITIVE_NAME = re.compile(
     r"(token|secret|password|passwd|authorization|cookie|e?mail|credential|private|(?<!_id)key$|^key$)", re.I
 )
 _SAFE_NAMES = frozenset({"key_id", "kid", "app_key", "event", "logger", "level", "timestamp", "rule", "method"})
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|jwt|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _NAMED_SECRET = re.compile(
@@ -98,6 +98,7 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
             scrub,
             renderer,
         ],
@@ -118,7 +119,12 @@ def uvicorn_log_config(*, level: str = "info", json: bool | None = None) -> dict
         "formatters": {
             "charter": {
                 "()": structlog.stdlib.ProcessorFormatter,
-                "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta, scrub, renderer],
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    scrub,
+                    renderer,
+                ],
                 "foreign_pre_chain": [
                     structlog.stdlib.add_log_level,
                     structlog.stdlib.add_logger_name,

@@ -13,6 +13,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -82,8 +83,11 @@ class Settings:
         ):
             if var in env:
                 url = env[var]
-                local = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
-                if not url.startswith("https://") and not local:
+                parts = urlsplit(url)
+                local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+                if parts.username is not None or parts.password is not None or not parts.hostname:
+                    raise ServeError(f"{var} must be a plain https:// URL (no user info)")
+                if parts.scheme != "https" and not local:
                     raise ServeError(f"{var} must be an https:// URL (http only for localhost)")
                 values[name] = url
         numbers = (

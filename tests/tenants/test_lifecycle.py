@@ -65,8 +65,22 @@ def test_forge_access_lost_and_back() -> None:
     assert (pre.state, pre.clock_started_at) == (State.ACCESS_LOST, at(10))
     licence = replay([ev(INS, 0), ev(EventKind.LICENSE_INACTIVE, 10), ev(EventKind.INVOKED, 20)], forge=True)
     assert (licence.state, licence.clock_started_at) == (State.ACTIVE, None)
-    upgraded = replay([ev(INS, 0), ev(EventKind.PRE_UNINSTALL, 10), ev(EventKind.UPGRADED, 20)], forge=True)
+    upgraded = replay([ev(INS, 0), ev(EventKind.LICENSE_INACTIVE, 10), ev(EventKind.UPGRADED, 20)], forge=True)
     assert upgraded.state is State.ACTIVE
+
+
+def test_pre_uninstall_is_undone_only_by_a_new_install() -> None:
+    pre = [ev(INS, 0), ev(EventKind.PRE_UNINSTALL, 10)]
+    for later in (EventKind.INVOKED, EventKind.PROBE_OK, EventKind.UPGRADED):
+        life = replay([*pre, ev(later, 11)], forge=True)
+        assert (life.state, life.clock_started_at) == (State.ACCESS_LOST, at(10)), later
+    assert replay([*pre, ev(INS, 20)], forge=True).state is State.ACTIVE
+    # After an inactive licence, then a pre-uninstall, a later invocation does not come back either.
+    lic = replay(
+        [ev(INS, 0), ev(EventKind.LICENSE_INACTIVE, 5), ev(EventKind.PRE_UNINSTALL, 10), ev(EventKind.INVOKED, 11)],
+        forge=True,
+    )
+    assert (lic.state, lic.clock_started_at) == (State.ACCESS_LOST, at(5))
 
 
 def test_probe_failures_end_access_only_when_consecutive() -> None:

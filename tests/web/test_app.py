@@ -85,3 +85,22 @@ def test_unknown_paths_and_methods(client: TestClient) -> None:
     assert client.post("/trust").status_code == 405
     assert client.get("/", follow_redirects=False).headers["location"] == "/trust"
     assert client.head("/trust").status_code == 200
+
+
+def test_an_unhandled_error_is_a_generic_500_with_a_logged_reason(tmp_path: Path) -> None:
+    from starlette.routing import Route
+    from structlog.testing import capture_logs
+
+    db = Database(f"sqlite:///{tmp_path / 'charter.db'}")
+    db.upgrade()
+    app = create_app(charter_of(BASE), db, clock=FrozenClock(NOW))
+
+    async def broken(request: object) -> None:
+        raise RuntimeError("boom with secret=hunter2")
+
+    app.router.routes.insert(0, Route("/broken", broken))
+    with TestClient(app, raise_server_exceptions=False) as client, capture_logs() as logs:
+        r = client.get("/broken")
+    assert r.status_code == 500
+    assert r.text == "Internal server error\n"
+    assert [e["error"] for e in logs if e["event"] == "unhandled error"] == ["RuntimeError"]

@@ -240,3 +240,74 @@ def test_a_qsh_token_reads_notes(harness: Harness) -> None:
     installed(harness)
     response = harness.client.get("/connect/notes/FAKE-1", headers=hs("/connect/notes/FAKE-1"))
     assert response.status_code == 200
+
+
+def test_nothing_is_read_before_the_token_is_verified(harness: Harness) -> None:
+    for path in ("/connect/installed", "/connect/uninstalled", "/connect/enabled", "/connect/disabled"):
+        for content in (b"{oops", b"", b"[1]", b"[" * 100000):
+            r = harness.client.post(path, content=content)
+            assert r.status_code == 401, (path, content[:5])
+            assert r.text == "Unauthorized\n"
+
+
+def test_deep_json_after_authentication_is_400(harness: Harness) -> None:
+    installed(harness)
+    deep = b"[" * 100000
+    assert (
+        harness.client.post("/connect/enabled", content=deep, headers=hs("/connect/enabled", method="POST")).status_code
+        == 400
+    )
+    context = {
+        "authorization": "JWT " + connect_token(STORED, iss=TENANT, qsh="context-qsh", now=T, sub="557058:fake-user")
+    }
+    assert harness.client.post("/connect/notes/FAKE-1", content=deep, headers=context).status_code == 400
+
+
+def test_size_limits(harness: Harness) -> None:
+    big = b"x" * (1024 * 1024 + 1)
+    assert harness.client.post("/connect/installed", content=big).status_code == 413
+    assert harness.client.get("/connect/panel", headers={"x-filler": "y" * 40000}).status_code == 431
+
+
+def test_a_body_for_another_tenant_is_refused(harness: Harness) -> None:
+    installed(harness)
+    other = body("installed", "s9-fake", client_key="fake-client-key-2222")
+    r = harness.client.post("/connect/installed", json=other, headers=signed("/connect/installed"))
+    assert r.status_code == 401
+    assert harness.registry.by_client_key(APP, "fake-client-key-2222") is None
+
+
+def test_iframe_routes_may_be_framed_by_atlassian_sites_only(harness: Harness) -> None:
+    installed(harness)
+    panel = harness.client.get("/connect/panel?issueKey=FAKE-1", headers=hs("/connect/panel", "issueKey=FAKE-1"))
+    assert panel.status_code == 200
+    assert "x-frame-options" not in panel.headers
+    assert "frame-ancestors https://*.atlassian.net" in panel.headers["content-security-policy"]
+    assert "https://connect-cdn.atl-paas.net" in panel.headers["content-security-policy"]
+    api = harness.client.get("/connect/notes/FAKE-1", headers=hs("/connect/notes/FAKE-1"))
+    assert api.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in api.headers["content-security-policy"]
+
+
+def test_no_redirect_before_authentication(harness: Harness) -> None:
+    r = harness.client.get(
+        "/connect/panel/?issueKey=FAKE-1&jwt=abc", headers={"host": "evil.example"}, follow_redirects=False
+    )
+    assert r.status_code == 404
+    assert "location" not in r.headers
+
+
+def test_a_qsh_mismatch_logs_names_and_lengths_not_values(harness: Harness) -> None:
+    from structlog.testing import capture_logs
+
+    installed(harness)
+    token = connect_token(
+        STORED, iss=TENANT, path="/connect/panel", query="issueKey=FAKE-1", base_path="/connect", now=T
+    )
+    with capture_logs() as logs:
+        r = harness.client.get(f"/connect/panel?issueKey=FAKE-1&email=jane.roe%40example.com&jwt={token}")
+    assert r.status_code == 401
+    [rejected] = [e for e in logs if e["event"] == "request rejected"]
+    assert rejected["reason"] == "qsh-mismatch"
+    assert rejected["detail"] == "computed canonical request GET&/panel&email=<22>&issueKey=<6>"
+    assert "jane.roe" not in repr(logs)

@@ -172,6 +172,15 @@ def test_pre_uninstall_starts_the_clock(harness: Harness) -> None:
     tenant = harness.registry.by_installation(INSTALLATION)
     assert tenant is not None and tenant.state is State.ACCESS_LOST
     assert tenant.clock_started_at is not None and tenant.clock_started_at.timestamp() == int(T + 60)
+    # A trigger firing during the uninstall pause neither gets served nor cancels the deletion.
+    harness.clock.sleep(10)
+    assert reject(harness, auth(fit(T + 70)))["reason"] == "tenant-not-installed"
+    probe = harness.client.post(
+        "/forge/access-probe", json={}, headers=auth(fit(T + 70), **{"x-forge-oauth-system": "X"})
+    )
+    assert probe.status_code == 204
+    tenant = harness.registry.by_installation(INSTALLATION)
+    assert tenant is not None and tenant.state is State.ACCESS_LOST
 
 
 def test_inactive_licence_is_refused_and_recorded(harness: Harness) -> None:

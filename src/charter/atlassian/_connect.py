@@ -146,7 +146,7 @@ def verify_connect_request(
         if TokenKind.QSH not in accepts:
             raise AuthError("qsh-not-allowed", f"route accepts {sorted(accepts)}")
         if not hmac.compare_digest(claim.encode(), query_hash(canonical).encode()):
-            raise AuthError("qsh-mismatch", f"computed canonical request {canonical!r}")
+            raise AuthError("qsh-mismatch", f"computed {describe_canonical(canonical)}")
         kind = TokenKind.QSH
     subject = claims.get("sub")
     return ConnectClaims(
@@ -157,6 +157,18 @@ def verify_connect_request(
     )
 
 
+def describe_canonical(canonical: str) -> str:
+    """A canonical request for the log: method, path and parameter names, each value replaced by its
+    length (values can hold personal data; names and lengths are what a qsh mismatch is debugged by)."""
+    method, _, rest = canonical.partition("&")
+    path, _, query = rest.partition("&")
+    params = []
+    for pair in filter(None, query.split("&")):
+        name, _, value = pair.partition("=")
+        params.append(f"{name}=<{len(value)}>")
+    return f"canonical request {method}&{path}&{'&'.join(params)}"
+
+
 def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
@@ -164,7 +176,7 @@ def _same_url(a: str, b: str) -> bool:
 async def verify_signed_install(
     token: str | None,
     *,
-    body_client_key: str,
+    body_client_key: str | None,
     app_base_url: str,
     method: str,
     raw_path: str,
@@ -178,6 +190,10 @@ async def verify_signed_install(
     The ``kid`` is validated before any fetch; ``aud`` must be ``app_base_url`` (a string, or an array
     containing it; a trailing ``/`` is ignored); ``iss`` must equal the body's ``clientKey``; ``qsh`` must
     match the request.
+
+    Args:
+        body_client_key: the body's ``clientKey``; ``None`` to verify the token before reading the body
+            (the caller then compares the returned ``client_key`` with the body's).
 
     Raises:
         AuthError: any failed check (an HS256 token, even one signed with the body's secret, is refused).
@@ -195,14 +211,15 @@ async def verify_signed_install(
     )
     if not any(_same_url(a, app_base_url) for a in audiences):
         raise AuthError("audience", f"aud {str(aud)[:120]!r}, expected {app_base_url!r}")
-    if claims.get("iss") != body_client_key:
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer or (body_client_key is not None and issuer != body_client_key):
         raise AuthError("issuer", "iss differs from the body's clientKey")
     check_times(claims, clock.now().timestamp(), leeway)
     claim, canonical = _qsh(claims, method, raw_path, raw_query, urlsplit(app_base_url).path)
     if not hmac.compare_digest(claim.encode(), query_hash(canonical).encode()):
-        raise AuthError("qsh-mismatch", f"computed canonical request {canonical!r}")
+        raise AuthError("qsh-mismatch", f"computed {describe_canonical(canonical)}")
     return ConnectClaims(
-        client_key=body_client_key,
+        client_key=issuer,
         account_id=None,
         kind=TokenKind.QSH,
         issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC),

@@ -80,7 +80,7 @@ def _b64url(segment: str) -> bytes:
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise AuthError("malformed") from None
     if not isinstance(value, dict):
         raise AuthError("malformed")

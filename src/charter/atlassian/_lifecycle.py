@@ -42,8 +42,8 @@ def _json(body: bytes) -> dict[str, Any]:
         raise PayloadError("body too large")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PayloadError("body is not JSON") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise PayloadError("body is not JSON (or nested too deeply)") from None
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object")
     return data

@@ -4,9 +4,10 @@ from charter.atlassian import TokenKind
 from charter.sdk._context import TenantContext
 from charter.sdk._product import ProductAuthUnavailable, ProductClient
 from charter.sdk._records import TenantRecords
-from charter.sdk._routes import Handler, Routes, RouteSpec
+from charter.sdk._routes import IFRAME_SCOPE_KEY, Handler, Routes, RouteSpec
 
 __all__ = [
+    "IFRAME_SCOPE_KEY",
     "Handler",
     "ProductAuthUnavailable",
     "ProductClient",

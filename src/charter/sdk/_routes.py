@@ -27,7 +27,11 @@ from starlette.responses import Response
 from charter.atlassian import TokenKind
 from charter.sdk._context import TenantContext
 
-__all__ = ["Handler", "RouteSpec", "Routes"]
+__all__ = ["IFRAME_SCOPE_KEY", "Handler", "RouteSpec", "Routes"]
+
+#: Set in the ASGI scope of a route declared ``iframe=True``; the web layer's security headers then allow
+#: framing by Atlassian sites (and Connect's all.js) instead of refusing all framing.
+IFRAME_SCOPE_KEY = "charter.iframe"
 
 Handler = Callable[[TenantContext, Request], Awaitable[Response]]
 
@@ -42,6 +46,7 @@ class RouteSpec:
         forge: served to Forge with a verified FIT.
         connect: the Connect token kinds accepted (empty: not served to Connect).
         handler: the coroutine receiving the verified context.
+        iframe: the route renders a page shown inside the customer's Atlassian site (a Connect module).
     """
 
     path: str
@@ -49,6 +54,7 @@ class RouteSpec:
     forge: bool
     connect: frozenset[TokenKind]
     handler: Handler
+    iframe: bool = False
 
 
 class Routes:
@@ -64,8 +70,18 @@ class Routes:
         methods: Sequence[str] = ("GET",),
         forge: bool = False,
         connect: Collection[TokenKind | str] = (),
+        iframe: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated handler for ``path``.
+
+        Args:
+            path: under the app's base path; Starlette syntax (``/notes/{issue_key}``).
+            methods: HTTP methods.
+            forge: serve it to Forge (a verified FIT).
+            connect: the Connect token kinds it accepts.
+            iframe: its pages are shown in an iframe on the customer's Atlassian site (a Connect module):
+                framing by ``*.atlassian.net`` and Connect's ``all.js`` are allowed; every other page
+                refuses to be framed.
 
         Raises:
             ValueError: the route accepts no token at all, names an unknown token kind, or its path does
@@ -78,7 +94,7 @@ class Routes:
             raise ValueError(f"route {path!r} must start with '/'")
 
         def register(handler: Handler) -> Handler:
-            self.specs.append(RouteSpec(path, tuple(m.upper() for m in methods), forge, kinds, handler))
+            self.specs.append(RouteSpec(path, tuple(m.upper() for m in methods), forge, kinds, handler, iframe))
             return handler
 
         return register

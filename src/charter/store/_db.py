@@ -67,12 +67,16 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def _create_private(path: Path) -> None:
-    """Create an empty database file readable only by its owner (SQLite's -wal/-shm files copy the mode)."""
-    if not path.exists():
-        try:
+    """Create the database file readable only by its owner, or tighten an existing one (SQLite's -wal and
+    -shm files copy the database file's mode)."""
+    try:
+        if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        except OSError as exc:
-            raise StoreError(f"cannot create database file {path}: {exc.strerror}") from None
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(0o600)  # tenant data: readable by the service account only
+    except OSError as exc:
+        raise StoreError(f"cannot create database file {path}: {exc.strerror}") from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -30,7 +30,9 @@ Rules (each has a test):
 * ``uninstalled``, ``preUninstall``, an inactive licence, or ``probe_threshold`` consecutive failed access
   probes end access; the clock starts at the *first* of them, so a repeated uninstall does not move it.
 * A verified invocation with a licence that is not inactive, a successful probe or an upgrade after access
-  was lost brings the tenant back (Forge keeps an app for 60 days after its subscription ends).
+  was lost to an inactive licence or failed probes brings the tenant back (Forge keeps an app for 60 days
+  after its subscription ends). After ``preUninstall`` or ``uninstalled`` only a new ``installed`` does: a
+  scheduled trigger that fires during the uninstall pause cancels nothing.
 * PURGED is final.
 """
 
@@ -71,7 +73,6 @@ class EventKind(StrEnum):
 # second ends ACTIVE; one that is disabled and uninstalled in the same second ends UNINSTALLED.
 _PRIORITY = {kind: rank for rank, kind in enumerate(EventKind)}
 _PRESENT = frozenset({State.INSTALLED, State.ACTIVE, State.DISABLED})
-_GONE = frozenset({State.UNINSTALLED, State.ACCESS_LOST})
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,15 @@ class Lifecycle:
             (re)install); the purge is due at this instant plus the charter's retention. ``None`` while
             the tenant is present.
         failed_probes: consecutive failed access probes.
+        uninstalled: access ended by an uninstall (``preUninstall`` or ``uninstalled``), which only a new
+            install undoes.
     """
 
     state: State | None = None
     since: datetime | None = None
     clock_started_at: datetime | None = None
     failed_probes: int = 0
+    uninstalled: bool = False
 
 
 def _step(life: Lifecycle, event: Event, *, forge: bool, probe_threshold: int) -> Lifecycle:
@@ -109,15 +113,19 @@ def _step(life: Lifecycle, event: Event, *, forge: bool, probe_threshold: int) -
     if state is State.PURGED:
         return life
     if kind is EventKind.PURGED:
-        return Lifecycle(State.PURGED, at, life.clock_started_at, life.failed_probes)
+        return Lifecycle(State.PURGED, at, life.clock_started_at, life.failed_probes, life.uninstalled)
     if kind is EventKind.INSTALLED:
         return Lifecycle(State.ACTIVE if forge else State.INSTALLED, at, None, 0)
     if state is None:
         return life  # nothing but an install creates a tenant
     if kind in (EventKind.UPGRADED, EventKind.INVOKED, EventKind.PROBE_OK):
-        if state is State.ACCESS_LOST or (kind is EventKind.UPGRADED and state is State.INSTALLED):
+        if (state is State.ACCESS_LOST and not life.uninstalled) or (
+            kind is EventKind.UPGRADED and state is State.INSTALLED
+        ):
             return Lifecycle(State.ACTIVE, at, None, 0)
-        return Lifecycle(state, life.since, life.clock_started_at, 0) if kind is EventKind.PROBE_OK else life
+        if kind is EventKind.PROBE_OK:
+            return Lifecycle(state, life.since, life.clock_started_at, 0, life.uninstalled)
+        return life
     if kind is EventKind.ENABLED:
         return (
             Lifecycle(State.ACTIVE, at, None, life.failed_probes)
@@ -134,13 +142,17 @@ def _step(life: Lifecycle, event: Event, *, forge: bool, probe_threshold: int) -
         failed = life.failed_probes + 1
         if state in _PRESENT and failed >= probe_threshold:
             return Lifecycle(State.ACCESS_LOST, at, at, failed)
-        return Lifecycle(state, life.since, life.clock_started_at, failed)
+        return Lifecycle(state, life.since, life.clock_started_at, failed, life.uninstalled)
     if kind is EventKind.UNINSTALLED:
         if state is State.UNINSTALLED:
             return life
         started = life.clock_started_at if state is State.ACCESS_LOST else at
-        return Lifecycle(State.UNINSTALLED, at, started, life.failed_probes)
-    if kind in (EventKind.PRE_UNINSTALL, EventKind.LICENSE_INACTIVE):
+        return Lifecycle(State.UNINSTALLED, at, started, life.failed_probes, True)
+    if kind is EventKind.PRE_UNINSTALL:
+        if state in _PRESENT:
+            return Lifecycle(State.ACCESS_LOST, at, at, life.failed_probes, True)
+        return Lifecycle(state, life.since, life.clock_started_at, life.failed_probes, True)
+    if kind is EventKind.LICENSE_INACTIVE:
         return Lifecycle(State.ACCESS_LOST, at, at, life.failed_probes) if state in _PRESENT else life
     raise AssertionError(f"unhandled event kind {kind}")  # pragma: no cover
 

@@ -17,12 +17,12 @@ from charter.__about__ import __version__
 from charter.clock import Clock, SystemClock
 from charter.logs import get_logger
 from charter.policy import Charter
-from charter.sdk import Routes
+from charter.sdk import IFRAME_SCOPE_KEY, Routes
 from charter.store import Database
 from charter.web._atlassian import AtlassianServices, atlassian_routes
 from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
 
-__all__ = ["create_app"]
+__all__ = ["RequestLimits", "SecurityHeaders", "create_app"]
 
 log = get_logger("charter.web")
 
@@ -64,6 +64,55 @@ class AccessLog:
             )
 
 
+_IFRAME_CSP = (
+    "default-src 'self'; script-src 'self' https://connect-cdn.atl-paas.net; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors https://*.atlassian.net https://*.jira.com https://*.jira-dev.com"
+)
+
+
+class RequestLimits:
+    """Refuses oversized requests before the app reads them: headers over ``max_header_bytes`` (431) and
+    bodies over ``max_body_bytes`` (413, checked on ``Content-Length`` and while streaming)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 1024 * 1024, max_header_bytes: int = 32 * 1024) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.max_headers = max_header_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers", [])
+        if sum(len(k) + len(v) for k, v in headers) > self.max_headers:
+            await PlainTextResponse("Request header fields too large\n", status_code=431)(scope, receive, send)
+            return
+        declared = next((v for k, v in headers if k == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await PlainTextResponse("Request body too large\n", status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await PlainTextResponse("Request body too large\n", status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 class SecurityHeaders:
     """Adds the security headers every response carries (Atlassian security requirement 7).
 
@@ -73,16 +122,18 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, hsts: str | None) -> None:
         self.app = app
-        headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
+        common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+        if hsts:
+            common.append((b"strict-transport-security", hsts.encode()))
+        self.headers = [
+            *common,
             (b"x-frame-options", b"DENY"),
             (b"content-security-policy", _CSP.encode()),
             (b"cross-origin-resource-policy", b"same-origin"),
         ]
-        if hsts:
-            headers.append((b"strict-transport-security", hsts.encode()))
-        self.headers = headers
+        # Connect modules live in iframes on the customer's Atlassian site: only those pages may frame
+        # them, and Connect's all.js may load.
+        self.iframe_headers = [*common, (b"content-security-policy", _IFRAME_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +144,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 present = {name for name, _ in message["headers"]}
-                message["headers"].extend(h for h in self.headers if h[0] not in present)
+                chosen = self.iframe_headers if scope.get(IFRAME_SCOPE_KEY) else self.headers
+                message["headers"].extend(h for h in chosen if h[0] not in present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -180,6 +232,12 @@ def create_app(
     async def not_allowed(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Method not allowed\n", status_code=405)
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error(
+            "unhandled error", method=request.method, path=request.url.path, error=type(exc).__name__, exc_info=exc
+        )
+        return PlainTextResponse("Internal server error\n", status_code=500)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -190,9 +248,16 @@ def create_app(
     app = Starlette(
         routes=routes_list,
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog, clock=clock), Middleware(SecurityHeaders, hsts=hsts)],
-        exception_handlers={404: not_found, 405: not_allowed},
+        middleware=[
+            Middleware(AccessLog, clock=clock),
+            Middleware(SecurityHeaders, hsts=hsts),
+            Middleware(RequestLimits),
+        ],
+        exception_handlers={404: not_found, 405: not_allowed, 500: server_error},
     )
+    # A trailing-slash redirect would happen before authentication and echo the Host header and the
+    # query (which may carry a jwt) into a Location: paths are matched exactly instead.
+    app.router.redirect_slashes = False
     app.state.charter = charter
     app.state.database = database
     return app

@@ -49,7 +49,7 @@ from charter.clock import Clock
 from charter.logs import get_logger
 from charter.policy import Charter
 from charter.policy._schema import App
-from charter.sdk import ProductClient, Routes, RouteSpec, TenantContext, TenantRecords
+from charter.sdk import IFRAME_SCOPE_KEY, ProductClient, Routes, RouteSpec, TenantContext, TenantRecords
 from charter.sdk._product import connect_signer
 from charter.store import TenantStore
 from charter.tenants import EventKind, Registry, Tenant
@@ -167,6 +167,10 @@ def _forge_lifecycle_routes(services: AtlassianServices, app: App) -> list[Route
             event = forge_event(await request.body())
         except PayloadError as error:
             return _bad_request(request, error)
+        if event.cloud_id is not None and invocation.cloud_id is not None and event.cloud_id != invocation.cloud_id:
+            return _unauthorized(
+                request, AuthError("context-mismatch", "body names another site than the FIT"), "forge"
+            )
         tenant: Tenant | None
         if event.event_type == FORGE_INSTALLED:
             tenant = await run_in_threadpool(services.registry.forge_seen, app.key, invocation, installed=True)
@@ -304,18 +308,14 @@ def _connect_lifecycle_routes(services: AtlassianServices, app: App) -> list[Rou
     async def signed(
         request: Request, event: str
     ) -> tuple[Response | None, ConnectLifecycle | None, ConnectClaims | None]:
+        # The token is verified before the body is read: an unauthenticated caller gets 401 and never
+        # makes Charter buffer or parse anything.
         try:
-            payload = connect_lifecycle(await request.body(), event)
-        except PayloadError as error:
-            return _bad_request(request, error), None, None
-        try:
-            if payload.key != app.key:
-                raise AuthError("app-key", "lifecycle body is for another app")
             if services.install_keys is None:  # pragma: no cover - assembled whenever Connect apps exist
                 raise AuthError("connect-not-configured")
             claims = await verify_signed_install(
                 connect_token(request.headers.get("authorization"), b""),
-                body_client_key=payload.client_key,
+                body_client_key=None,
                 app_base_url=app_base_url,
                 method=request.method,
                 raw_path=_raw_path(request),
@@ -324,6 +324,17 @@ def _connect_lifecycle_routes(services: AtlassianServices, app: App) -> list[Rou
                 clock=services.clock,
                 leeway=services.leeway,
             )
+        except AuthError as error:
+            return _unauthorized(request, error, "connect"), None, None
+        try:
+            payload = connect_lifecycle(await request.body(), event)
+        except PayloadError as error:
+            return _bad_request(request, error), None, None
+        try:
+            if payload.client_key != claims.client_key:
+                raise AuthError("issuer", "iss differs from the body's clientKey")
+            if payload.key != app.key:
+                raise AuthError("app-key", "lifecycle body is for another app")
         except AuthError as error:
             return _unauthorized(request, error, "connect"), None, None
         return None, payload, claims
@@ -355,13 +366,15 @@ def _connect_lifecycle_routes(services: AtlassianServices, app: App) -> list[Rou
                     return failed or Response(status_code=500)
             else:
                 try:
-                    connect_lifecycle(await request.body(), event)
-                except PayloadError as error:
-                    return _bad_request(request, error)
-                try:
                     _tenant, _secret, claims = await _connect_verify(request, services, app, frozenset({TokenKind.QSH}))
                 except AuthError as error:
                     return _unauthorized(request, error, "connect")
+                try:
+                    payload = connect_lifecycle(await request.body(), event)
+                except PayloadError as error:
+                    return _bad_request(request, error)
+                if payload.client_key != claims.client_key or payload.key != app.key:
+                    return _unauthorized(request, AuthError("issuer", "body is for another tenant or app"), "connect")
             tenant = await run_in_threadpool(
                 services.registry.connect_event, app.key, claims.client_key, kind, at=claims.issued_at
             )
@@ -404,6 +417,8 @@ def _vendor_route(spec: RouteSpec, services: AtlassianServices, app: App) -> Rou
         return Route(base + spec.path, forge_endpoint, methods=list(spec.methods))
 
     async def connect_endpoint(request: Request) -> Response:
+        if spec.iframe:
+            request.scope[IFRAME_SCOPE_KEY] = True
         try:
             context = await _connect_context(request, services, app, spec.connect)
         except AuthError as error:
