@@ -70,9 +70,15 @@ def _postgres_reachable() -> bool:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL whose connections use a fresh, empty schema, dropped after the test."""
+    yield from _postgres_schema()
+
+
+def _postgres_schema() -> Iterator[str]:
+    from charter.store import redact_url
+
     need(
         _postgres_reachable(),
-        f"PostgreSQL is not reachable at {POSTGRES_URL} (set CHARTER_TEST_POSTGRES_URL)",
+        f"PostgreSQL is not reachable at {redact_url(POSTGRES_URL)} (set CHARTER_TEST_POSTGRES_URL)",
     )
     import psycopg
 
@@ -89,11 +95,25 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def backend(request: pytest.FixtureRequest) -> str:
     """Every implementation of the store port: the conformance suites run once per backend."""
-    if request.param == "sqlite":
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'charter.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def key_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The key store: a file of its own on SQLite, a schema of its own on PostgreSQL."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'keys.db'}"
+        return
+    yield from _postgres_schema()
 
 
 @pytest.fixture
@@ -102,6 +122,17 @@ def database(database_url: str) -> Iterator[Any]:
     from charter.store import Database
 
     db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def key_database(key_database_url: str) -> Iterator[Any]:
+    """A migrated key store (``role="keys"``) on every backend, closed after the test."""
+    from charter.store import Database
+
+    db = Database(key_database_url, role="keys")
     db.upgrade()
     yield db
     db.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from charter.clock import FrozenClock
 from charter.server import ServeError, prepare
@@ -12,15 +14,21 @@ from tests.policy.test_load import BASE, edit
 from tests.statement.test_build import charter_of
 
 
+def shutdown(app: Starlette) -> None:
+    """Run the app's lifespan, which closes its databases and HTTP client."""
+    with TestClient(app):
+        pass
+
+
 def test_prepare_creates_everything_and_records_the_statement_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     app, where = prepare(charter_of(BASE), data_dir=data, database_url=None, clock=FrozenClock(NOW))
-    app.state.database.close()
+    shutdown(app)
     assert where == str(data)
     assert (data / "charter.db").exists()
-    prepare(charter_of(BASE), data_dir=data, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    shutdown(prepare(charter_of(BASE), data_dir=data, database_url=None, clock=FrozenClock(NOW))[0])
     changed = charter_of(edit('version = "3.0"', 'version = "3.1"'))
-    prepare(changed, data_dir=data, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    shutdown(prepare(changed, data_dir=data, database_url=None, clock=FrozenClock(NOW))[0])
     db = Database(sqlite_url(data))
     assert [v.version for v in list_statement_versions(db)] == ["3.0", "3.1"]
     db.close()
@@ -29,7 +37,7 @@ def test_prepare_creates_everything_and_records_the_statement_once(tmp_path: Pat
 
 def test_prepare_with_postgres(tmp_path: Path, postgres_url: str) -> None:
     app, where = prepare(charter_of(BASE), data_dir=tmp_path, database_url=postgres_url, clock=FrozenClock(NOW))
-    app.state.database.close()
+    shutdown(app)
     assert where.startswith("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     db = Database(postgres_url)
     assert len(list_statement_versions(db)) == 1
@@ -44,10 +52,10 @@ def test_prepare_reports_an_unusable_database(tmp_path: Path) -> None:
 def test_a_changed_text_under_the_same_version_is_flagged(tmp_path: Path) -> None:
     from structlog.testing import capture_logs
 
-    prepare(charter_of(BASE), data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+    shutdown(prepare(charter_of(BASE), data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0])
     reworded = charter_of(edit('logs = "14d"', 'logs = "7d"'))
     with capture_logs() as logs:
-        prepare(reworded, data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0].state.database.close()
+        shutdown(prepare(reworded, data_dir=tmp_path, database_url=None, clock=FrozenClock(NOW))[0])
     warnings = [e for e in logs if e["log_level"] == "warning"]
     assert [w["version"] for w in warnings] == ["3.0"]
     assert "bump it" in warnings[0]["event"]

@@ -26,6 +26,7 @@ from charter.policy import Charter
 from charter.sdk import Routes
 from charter.statement import build_statement, render
 from charter.store import (
+    KEYS_FILE,
     Database,
     Keyring,
     StoreError,
@@ -143,13 +144,13 @@ def load_routes(spec: str) -> Routes:
 
 
 def _services(
-    charter: Charter, database: Database, data_dir: Path, settings: Settings, clock: Clock
+    charter: Charter, database: Database, keys: Database, data_dir: Path, settings: Settings, clock: Clock
 ) -> AtlassianServices:
     try:
         kek = FileKeyProvider(data_dir / "keys" / "kek.key")
     except (KeyProviderError, OSError) as exc:
         raise ServeError(str(exc)) from None
-    keyring = Keyring(database, kek, clock=clock)
+    keyring = Keyring(keys, kek, clock=clock)
     registry = Registry(database, keyring, clock=clock)
     store = TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock)
     http = httpx.AsyncClient(timeout=settings.fetch_timeout, follow_redirects=False)
@@ -174,6 +175,7 @@ def _services(
         forge=forge,
         install_keys=install_keys,
         store=store,
+        key_database=keys,
         leeway=max(settings.leeway, 0),
     )
 
@@ -186,6 +188,7 @@ def prepare(
     clock: Clock,
     routes: Routes | None = None,
     settings: Settings | None = None,
+    keys_database_url: str | None = None,
 ) -> tuple[Starlette, str]:
     """Create the data directory and database if needed, record the statement text, build the app.
 
@@ -195,6 +198,8 @@ def prepare(
         database_url: a PostgreSQL URL, or ``None`` for SQLite inside ``data_dir``.
         clock: the clock.
         routes: the vendor's declared routes (served under the apps' base paths).
+        keys_database_url: the key store (wrapped data keys); default ``keys.db`` in ``data_dir``, or the
+            same PostgreSQL database as the data (then its backups must leave out ``data_keys``).
         settings: operational settings (:meth:`Settings.from_env` by default).
 
     Returns:
@@ -210,7 +215,11 @@ def prepare(
         directory = prepare_data_dir(data_dir)
         database = Database(database_url or sqlite_url(directory))
         database.upgrade()
-        services = _services(charter, database, directory, settings, clock) if charter.vendor_hosted_apps else None
+        services = None
+        if charter.vendor_hosted_apps:
+            keys = Database(keys_database_url or database_url or sqlite_url(directory, KEYS_FILE), role="keys")
+            keys.upgrade()
+            services = _services(charter, database, keys, directory, settings, clock)
     except (StoreError, ServeError) as exc:
         if not existed:
             shutil.rmtree(Path(data_dir).expanduser(), ignore_errors=True)

@@ -28,22 +28,31 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
     db.upgrade()
     db.upgrade()
     tables = set(inspect(db.engine).get_table_names())
-    assert {"statement_versions", "alembic_version", "tenants", "tenant_events", "data_keys", "records"} <= tables
+    assert {"statement_versions", "alembic_version", "tenants", "tenant_events", "records"} <= tables
+    assert "data_keys" not in tables  # keys live in the key store, never beside the data
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert db.ping()
     db.close()
 
 
-def test_migrations_match_the_models(database_url: str) -> None:
-    db = Database(database_url)
+@pytest.mark.parametrize(("role", "location"), [("data", "migrations"), ("keys", "key_migrations")])
+def test_migrations_match_the_models(database_url: str, role: str, location: str) -> None:
+    db = Database(database_url, role=role)  # type: ignore[arg-type]
     db.upgrade()
     config = Config()
-    config.set_main_option("script_location", "charter.store:migrations")
+    config.set_main_option("script_location", f"charter.store:{location}")
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.check(config)  # raises when autogenerate would find a difference
     db.close()
+
+
+def test_the_key_store_has_its_own_tables(database_url: str) -> None:
+    keys = Database(database_url, role="keys")
+    keys.upgrade()
+    assert set(inspect(keys.engine).get_table_names()) == {"data_keys", "alembic_version_keys"}
+    keys.close()
 
 
 def test_statement_history_records_each_text_once(database_url: str) -> None:

@@ -15,9 +15,9 @@ from charter.store._models import DataKeyRow
 
 
 @pytest.fixture
-def keyring(database: Database, tmp_path: Path) -> Keyring:
+def keyring(key_database: Database, tmp_path: Path) -> Keyring:
     return Keyring(
-        database, FileKeyProvider(tmp_path / "kek.key"), clock=FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
+        key_database, FileKeyProvider(tmp_path / "kek.key"), clock=FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
     )
 
 
@@ -40,12 +40,12 @@ def test_deks_are_stored_only_wrapped(keyring: Keyring) -> None:
     assert rows[0].kek_id.startswith("file:")
 
 
-def test_destroy_is_crypto_shredding(keyring: Keyring, database_url: str, tmp_path: Path) -> None:
+def test_destroy_is_crypto_shredding(keyring: Keyring, key_database_url: str, tmp_path: Path) -> None:
     blob = keyring.seal("tenant-a", "secret", b"x")
     other = keyring.seal("tenant-b", "secret", b"y")
     assert keyring.destroy("tenant-a") == ["tenant-a/v1"]
     assert keyring.destroy("tenant-a") == []  # idempotent
-    second_process = Database(database_url)
+    second_process = Database(key_database_url, role="keys")
     fresh = Keyring(
         second_process, FileKeyProvider(tmp_path / "kek.key"), clock=FrozenClock(datetime(2026, 11, 2, tzinfo=UTC))
     )
@@ -65,3 +65,8 @@ def test_a_wrong_kek_cannot_unwrap(keyring: Keyring, tmp_path: Path) -> None:
     )
     with pytest.raises(DecryptionError):
         stranger.open("tenant-a", "secret", blob)
+
+
+def test_the_keyring_refuses_the_data_database(database: Database, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="key store"):
+        Keyring(database, FileKeyProvider(tmp_path / "kek.key"), clock=FrozenClock(datetime(2026, 11, 1, tzinfo=UTC)))

@@ -34,7 +34,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(database: Database, tmp_path: Path) -> Iterator[Harness]:
+def harness(database: Database, key_database: Database, tmp_path: Path) -> Iterator[Harness]:
     clock = FrozenClock(NOW)
     keys = KeyServer()
     product: list[httpx.Request] = []
@@ -47,7 +47,7 @@ def harness(database: Database, tmp_path: Path) -> Iterator[Harness]:
         return httpx.Response(product_status[0], json={})
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(route))
-    keyring = Keyring(database, FileKeyProvider(tmp_path / "kek.key"), clock=clock)
+    keyring = Keyring(key_database, FileKeyProvider(tmp_path / "kek.key"), clock=clock)
     registry = Registry(database, keyring, clock=clock)
     charter = charter_of(BASE)
     services = AtlassianServices(

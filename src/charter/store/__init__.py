@@ -4,7 +4,7 @@ SQLite in the data directory is the embedded default; PostgreSQL is the scale-ou
 stateless web replicas share. Both pass one conformance suite (``tests/store``).
 """
 
-from charter.store._db import DATABASE_FILE, Database, StoreError, prepare_data_dir, redact_url, sqlite_url
+from charter.store._db import DATABASE_FILE, KEYS_FILE, Database, StoreError, prepare_data_dir, redact_url, sqlite_url
 from charter.store._history import StatementVersion, list_statement_versions, record_statement
 from charter.store._keyring import KeyDestroyedError, Keyring
 from charter.store._models import TenantEventRow, TenantRow
@@ -12,6 +12,7 @@ from charter.store._records import TenantStore, UndeclaredKindError
 
 __all__ = [
     "DATABASE_FILE",
+    "KEYS_FILE",
     "Database",
     "KeyDestroyedError",
     "Keyring",

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -17,9 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["DATABASE_FILE", "Database", "StoreError", "prepare_data_dir", "redact_url", "sqlite_url"]
+__all__ = ["DATABASE_FILE", "KEYS_FILE", "Database", "StoreError", "prepare_data_dir", "redact_url", "sqlite_url"]
 
 DATABASE_FILE = "charter.db"
+#: The key store's file: kept apart from the data so that no data copy or backup carries a key.
+KEYS_FILE = "keys.db"
 
 # An arbitrary constant: PostgreSQL advisory-lock key held while migrations run, so that many replicas
 # starting together migrate once.
@@ -61,9 +63,10 @@ def redact_url(url: str) -> str:
     return _QUERY_SECRET.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
-def sqlite_url(data_dir: Path) -> str:
-    """The SQLAlchemy URL of the embedded database inside ``data_dir``."""
-    return f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}"
+def sqlite_url(data_dir: Path, file: str = DATABASE_FILE) -> str:
+    """The SQLAlchemy URL of an embedded database inside ``data_dir`` (the data by default; the key store
+    with ``file=KEYS_FILE``)."""
+    return f"sqlite:///{(data_dir / file).resolve()}"
 
 
 def _create_private(path: Path) -> None:
@@ -95,12 +98,16 @@ class Database:
     Args:
         url: a SQLAlchemy URL: ``sqlite:///path/charter.db`` or ``postgresql://user@host/db``
             (``postgresql://`` is read as the psycopg 3 driver).
+        role: ``"data"`` (tenants, records, history) or ``"keys"`` (the key store: wrapped data keys).
+            Each role has its own migrations and version table, so both may share one PostgreSQL
+            database if data backups leave the key table out.
 
     Raises:
         StoreError: the URL is malformed or names an unsupported database.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, role: Literal["data", "keys"] = "data") -> None:
+        self.role = role
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError):
@@ -134,11 +141,13 @@ class Database:
             StoreError: the database cannot be reached or migrated.
         """
         config = Config()
-        config.set_main_option("script_location", "charter.store:migrations")
+        location = "charter.store:migrations" if self.role == "data" else "charter.store:key_migrations"
+        config.set_main_option("script_location", location)
         try:
             with self.engine.begin() as connection:
                 if self.dialect == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                    lock = _MIGRATION_LOCK if self.role == "data" else _MIGRATION_LOCK + 1
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except OperationalError as exc:

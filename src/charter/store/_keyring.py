@@ -51,7 +51,7 @@ class Keyring:
     """Seals and opens tenant values under per-tenant DEKs.
 
     Args:
-        db: the migrated database holding ``data_keys``.
+        db: the migrated key store (a :class:`Database` with ``role="keys"``), apart from the data.
         kek: the key-encryption-key provider.
         clock: for timestamps and the cache's monotonic clock.
         random: source of key material and nonces (``os.urandom``).
@@ -61,6 +61,8 @@ class Keyring:
     def __init__(
         self, db: Database, kek: KeyProvider, *, clock: Clock, random: Random = os.urandom, cache_ttl: float = 60.0
     ) -> None:
+        if db.role != "keys":
+            raise ValueError("the keyring needs the key store (Database(url, role='keys')), apart from the data")
         self._db = db
         self._kek = kek
         self._clock = clock

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from charter.store._types import UTCDateTime
 
-__all__ = ["Base", "DataKeyRow", "RecordRow", "StatementVersionRow", "TenantEventRow", "TenantRow"]
+__all__ = ["Base", "DataKeyRow", "KeyBase", "RecordRow", "StatementVersionRow", "TenantEventRow", "TenantRow"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,8 +37,18 @@ class StatementVersionRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class DataKeyRow(Base):
-    """A tenant's data-encryption key (DEK), wrapped by the key-encryption key (KEK)."""
+class KeyBase(DeclarativeBase):
+    """The key store's tables: kept in a database of their own, outside every data backup."""
+
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class DataKeyRow(KeyBase):
+    """A tenant's data-encryption key (DEK), wrapped by the key-encryption key (KEK).
+
+    It lives in the key store, not beside the data: a copy or backup of the data database holds no key,
+    so destroying a tenant's keys here makes every copy of its data unreadable (crypto-shredding).
+    """
 
     __tablename__ = "data_keys"
 

@@ -243,6 +243,8 @@ def create_app(
         yield
         if services is not None:
             await services.http.aclose()
+            if services.key_database is not None:
+                services.key_database.close()
         database.close()
 
     app = Starlette(
