@@ -19,10 +19,14 @@ ALLOWED = {
     "atlassian": {"clock", "logs"},
     "statement": {"policy", "__about__"},
     "store": {"clock", "crypto"},
-    "tenants": {"atlassian", "clock", "store"},
+    "audit": {"clock", "store"},
+    "tenants": {"atlassian", "audit", "clock", "logs", "policy", "store"},
     "sdk": {"atlassian", "store", "tenants"},
     "web": {"atlassian", "clock", "logs", "policy", "sdk", "statement", "store", "tenants", "__about__"},
-    "server": {"atlassian", "clock", "crypto", "logs", "policy", "sdk", "statement", "store", "tenants", "web"},
+    "runtime": {"audit", "clock", "crypto", "policy", "store", "tenants"},
+    "rotation": {"audit", "crypto", "runtime", "store"},
+    "jobs": {"logs", "runtime", "tenants"},
+    "server": {"atlassian", "clock", "jobs", "logs", "policy", "runtime", "sdk", "statement", "store", "web"},
     "cli": {"*"},
 }
 

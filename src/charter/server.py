@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,23 +19,13 @@ from starlette.applications import Starlette
 
 from charter.atlassian import FORGE_JWKS_URL, INSTALL_KEYS_URL, ForgeVerifier, InstallKeys, JwksCache, KeyPolicy
 from charter.clock import Clock
-from charter.crypto import FileKeyProvider, KeyProviderError
+from charter.jobs import Jobs
 from charter.logs import get_logger
 from charter.policy import Charter
+from charter.runtime import Runtime, SetupError, open_runtime
 from charter.sdk import Routes
 from charter.statement import build_statement, render
-from charter.store import (
-    KEYS_FILE,
-    Database,
-    Keyring,
-    StoreError,
-    TenantStore,
-    list_statement_versions,
-    prepare_data_dir,
-    record_statement,
-    sqlite_url,
-)
-from charter.tenants import Registry
+from charter.store import list_statement_versions, record_statement
 from charter.web import AtlassianServices, create_app
 
 __all__ = ["ServeError", "Settings", "load_routes", "prepare"]
@@ -143,16 +132,8 @@ def load_routes(spec: str) -> Routes:
     return routes
 
 
-def _services(
-    charter: Charter, database: Database, keys: Database, data_dir: Path, settings: Settings, clock: Clock
-) -> AtlassianServices:
-    try:
-        kek = FileKeyProvider(data_dir / "keys" / "kek.key")
-    except (KeyProviderError, OSError) as exc:
-        raise ServeError(str(exc)) from None
-    keyring = Keyring(keys, kek, clock=clock)
-    registry = Registry(database, keyring, clock=clock)
-    store = TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock)
+def _services(runtime: Runtime, settings: Settings) -> AtlassianServices:
+    charter, clock = runtime.charter, runtime.clock
     http = httpx.AsyncClient(timeout=settings.fetch_timeout, follow_redirects=False)
     policy = KeyPolicy(
         ttl=settings.jwks_ttl,
@@ -169,13 +150,12 @@ def _services(
     if any(a.hosting == "connect" for a in charter.apps):
         install_keys = InstallKeys(settings.install_keys_url, clock=clock, client=http)
     return AtlassianServices(
-        registry=registry,
+        registry=runtime.registry,
         http=http,
         clock=clock,
         forge=forge,
         install_keys=install_keys,
-        store=store,
-        key_database=keys,
+        store=runtime.store,
         leeway=max(settings.leeway, 0),
     )
 
@@ -189,41 +169,36 @@ def prepare(
     routes: Routes | None = None,
     settings: Settings | None = None,
     keys_database_url: str | None = None,
+    scheduler: bool = False,
 ) -> tuple[Starlette, str]:
-    """Create the data directory and database if needed, record the statement text, build the app.
+    """Open Charter's state (creating the data directory, databases and keys if needed), record the
+    statement text, and build the app.
 
     Args:
         charter: the validated charter.
-        data_dir: Charter's data directory (created with mode 0700; holds the SQLite file and the key file).
+        data_dir: Charter's data directory (mode 0700; the SQLite files and the key file).
         database_url: a PostgreSQL URL, or ``None`` for SQLite inside ``data_dir``.
         clock: the clock.
         routes: the vendor's declared routes (served under the apps' base paths).
-        keys_database_url: the key store (wrapped data keys); default ``keys.db`` in ``data_dir``, or the
-            same PostgreSQL database as the data (then its backups must leave out ``data_keys``).
         settings: operational settings (:meth:`Settings.from_env` by default).
+        keys_database_url: the key store; see :func:`charter.runtime.open_runtime`.
+        scheduler: run the daily jobs (purge) while the app runs.
 
     Returns:
         ``(the ASGI app, a printable description of where data is kept)``.
 
     Raises:
-        ServeError: the data directory, key file or database cannot be used. A data directory created by
-            this call is removed again.
+        ServeError: the data directory, keys or databases cannot be used (a data directory created by this
+            call is removed again).
     """
     settings = settings or Settings.from_env()
-    existed = Path(data_dir).expanduser().exists()
     try:
-        directory = prepare_data_dir(data_dir)
-        database = Database(database_url or sqlite_url(directory))
-        database.upgrade()
-        services = None
-        if charter.vendor_hosted_apps:
-            keys = Database(keys_database_url or database_url or sqlite_url(directory, KEYS_FILE), role="keys")
-            keys.upgrade()
-            services = _services(charter, database, keys, directory, settings, clock)
-    except (StoreError, ServeError) as exc:
-        if not existed:
-            shutil.rmtree(Path(data_dir).expanduser(), ignore_errors=True)
+        runtime = open_runtime(
+            charter, data_dir=data_dir, clock=clock, database_url=database_url, keys_database_url=keys_database_url
+        )
+    except SetupError as exc:
         raise ServeError(str(exc)) from None
+    database = runtime.database
     markdown = render(build_statement(charter), "md")
     stored, new = record_statement(
         database,
@@ -242,5 +217,8 @@ def prepare(
                 "statement text changed but statement.version did not; bump it so readers can tell the versions apart",
                 version=stored.version,
             )
-    app = create_app(charter, database, clock=clock, services=services, routes=routes)
-    return app, database.display_url if database_url else str(directory)
+    services = _services(runtime, settings) if charter.vendor_hosted_apps else None
+    jobs = Jobs(runtime) if scheduler else None
+    app = create_app(charter, database, clock=clock, services=services, routes=routes, close=runtime.close, jobs=jobs)
+    app.state.runtime = runtime
+    return app, database.display_url if database_url else str(runtime.data_dir)

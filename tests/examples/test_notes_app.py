@@ -29,7 +29,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     keys = FakeKeyServer()
     port = _free_port()
     data = tmp_path_factory.mktemp("data")
@@ -63,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield url, log
+        yield url, log, data
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -74,8 +74,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
-def test_forge_requests(served: tuple[str, Path]) -> None:
-    url, log = served
+def test_forge_requests(served: tuple[str, Path, Path]) -> None:
+    url, log, _ = served
     now = time.time()
     event = {
         "eventType": "avi:forge:installed:app",
@@ -103,8 +103,8 @@ def test_forge_requests(served: tuple[str, Path]) -> None:
     assert attacks["none"] not in logged
 
 
-def test_connect_requests(served: tuple[str, Path]) -> None:
-    url, _ = served
+def test_connect_requests(served: tuple[str, Path, Path]) -> None:
+    url, _, _ = served
     now = time.time()
     body = {
         "key": "com.example.issue-notes.connect",
@@ -148,9 +148,8 @@ def test_connect_requests(served: tuple[str, Path]) -> None:
     assert httpx.get(f"{url}/connect/panel?issueKey=FAKE-8&jwt={still}").status_code == 200
 
 
-def test_no_plaintext_secret_on_disk(served: tuple[str, Path]) -> None:
-    _, log = served
-    data = next(p for p in log.parent.iterdir() if p.is_dir() and (p / "charter.db").exists())
+def test_no_plaintext_secret_on_disk(served: tuple[str, Path, Path]) -> None:
+    _, log, data = served
     raw = b"".join(p.read_bytes() for p in data.glob("charter.db*"))
     assert b"fake-client-key-1111" in raw  # the right file: the tenant id is stored, findable
     assert SECRET.encode() not in raw

@@ -28,10 +28,18 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
     db.upgrade()
     db.upgrade()
     tables = set(inspect(db.engine).get_table_names())
-    assert {"statement_versions", "alembic_version", "tenants", "tenant_events", "records"} <= tables
+    assert {
+        "statement_versions",
+        "alembic_version",
+        "tenants",
+        "tenant_events",
+        "records",
+        "audit_log",
+        "purges",
+    } <= tables
     assert "data_keys" not in tables  # keys live in the key store, never beside the data
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     assert db.ping()
     db.close()
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from charter.clock import FrozenClock
-from charter.crypto import DecryptionError, FileKeyProvider
+from charter.crypto import DecryptionError, FileKeyProvider, KeyProviderError
 from charter.store import Database, KeyDestroyedError, Keyring
 from charter.store._models import DataKeyRow
 
@@ -63,7 +63,7 @@ def test_a_wrong_kek_cannot_unwrap(keyring: Keyring, tmp_path: Path) -> None:
     stranger = Keyring(
         keyring._db, FileKeyProvider(tmp_path / "other.key"), clock=FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
     )
-    with pytest.raises(DecryptionError):
+    with pytest.raises(KeyProviderError, match="no key-encryption key with id file:"):
         stranger.open("tenant-a", "secret", blob)
 
 

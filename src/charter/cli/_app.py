@@ -21,6 +21,7 @@ from charter.cli._common import (
     stdout_bytes,
     write_atomically,
 )
+from charter.cli._maintenance import audit_app, keys_app, purge
 from charter.clock import SystemClock
 from charter.policy import CATEGORIES, HOSTING_MODELS, check_file, is_personal, schema_reference, starter_charter
 
@@ -34,6 +35,10 @@ app = typer.Typer(
 )
 
 DEFAULT_CONFIG = Path("charter.toml")
+
+app.command()(purge)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:
@@ -190,6 +195,12 @@ def serve(
         int, typer.Option("--port", envvar="CHARTER_PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    keys_database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--keys-database-url", envvar="CHARTER_KEYS_DATABASE_URL", help="The key store (default: keys.db)."
+        ),
+    ] = None,
     vendor_app: Annotated[
         str | None,
         typer.Option(
@@ -219,7 +230,14 @@ def serve(
     configure_logging(level=log_level.lower())
     try:
         application, where = prepare(
-            charter, data_dir=data_dir, database_url=database_url, clock=SystemClock(), routes=routes, settings=settings
+            charter,
+            data_dir=data_dir,
+            database_url=database_url,
+            keys_database_url=keys_database_url,
+            clock=SystemClock(),
+            routes=routes,
+            settings=settings,
+            scheduler=True,
         )
     except ServeError as exc:
         die(str(exc))

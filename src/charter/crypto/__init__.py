@@ -1,19 +1,35 @@
 """Cryptography recipes: AES-256-GCM with associated data, and key-encryption-key providers.
 
 Only safe, opinionated recipes live here; raw primitives stay inside ``cryptography``. Wrapped data keys
-are persisted by :mod:`charter.store` (the keyring), which builds on these recipes.
+are persisted by :mod:`charter.store` (the keyring, in the key store), which builds on these recipes.
 """
 
 from charter.crypto._aead import KEY_BYTES, DecryptionError, Random, open_sealed, seal
-from charter.crypto._kek import FileKeyProvider, KeyProvider, KeyProviderError
+from charter.crypto._kek import (
+    EnvKeyProvider,
+    FileKeyProvider,
+    KekRing,
+    KeyProvider,
+    KeyProviderError,
+    KmsKeyProvider,
+    file_kek_ring,
+    promote_file_kek,
+    rotate_file_kek,
+)
 
 __all__ = [
     "KEY_BYTES",
     "DecryptionError",
+    "EnvKeyProvider",
     "FileKeyProvider",
+    "KekRing",
     "KeyProvider",
     "KeyProviderError",
+    "KmsKeyProvider",
     "Random",
+    "file_kek_ring",
     "open_sealed",
+    "promote_file_kek",
+    "rotate_file_kek",
     "seal",
 ]

@@ -82,7 +82,14 @@ def _create_private(path: Path) -> None:
         raise StoreError(f"cannot create database file {path}: {exc.strerror}") from None
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # Take the write lock when the transaction starts: a deferred transaction that reads, then writes,
+    # fails at once ("database is locked") if another connection wrote meanwhile, instead of waiting.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin
     cursor = dbapi_connection.cursor()
     # WAL lets readers (web replicas, backups) work while one writer writes.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -122,6 +129,7 @@ class Database:
         self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -9,7 +9,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from charter.store._types import UTCDateTime
 
-__all__ = ["Base", "DataKeyRow", "KeyBase", "RecordRow", "StatementVersionRow", "TenantEventRow", "TenantRow"]
+__all__ = [
+    "AuditHeadRow",
+    "AuditRow",
+    "Base",
+    "DataKeyRow",
+    "KeyBase",
+    "PurgeRow",
+    "RecordRow",
+    "StatementVersionRow",
+    "TenantEventRow",
+    "TenantRow",
+]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -113,3 +124,46 @@ class RecordRow(Base):
     value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """One entry of the append-only, hash-chained audit log (ids and reasons only: no personal data)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    tenant_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The newest entry's sequence number and hash, authenticated, so a cut-off tail is detected."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class PurgeRow(Base):
+    """A tenant purge in progress or done: written before anything is destroyed, so a purge that is
+    interrupted is always accounted for and resumed."""
+
+    __tablename__ = "purges"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(128))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    keys_destroyed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    receipt_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -12,11 +12,11 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, tuple_, update
 
 from charter.clock import Clock
 from charter.store._db import Database
-from charter.store._keyring import Keyring
+from charter.store._keyring import Keyring, blob_version
 from charter.store._models import RecordRow
 
 __all__ = ["TenantStore", "UndeclaredKindError"]
@@ -87,7 +87,57 @@ class TenantStore:
             sealed = None if row is None else row.value
         if sealed is None:
             return None
-        return json.loads(self._keyring.open(tenant_id, self._purpose(kind, key), sealed))
+        plaintext = self._keyring.open(tenant_id, self._purpose(kind, key), sealed)
+        newest = self._keyring.current_version(tenant_id)
+        if newest is not None and blob_version(sealed) < newest:
+            self._reseal(tenant_id, kind, key, sealed, plaintext)  # lazy re-encryption after a key rotation
+        return json.loads(plaintext)
+
+    def _reseal(self, tenant_id: str, kind: str, key: str, old: bytes, plaintext: bytes) -> bool:
+        resealed = self._keyring.seal(tenant_id, self._purpose(kind, key), plaintext)
+        with self._db.session() as session:
+            result = session.execute(
+                update(RecordRow)
+                .where(
+                    RecordRow.tenant_id == tenant_id,
+                    RecordRow.kind == kind,
+                    RecordRow.key == key,
+                    RecordRow.value == old,
+                )
+                .values(value=resealed)
+            )
+            return bool(getattr(result, "rowcount", 0))  # 0: changed meanwhile, nothing to do
+
+    def reencrypt(self, tenant_id: str, *, batch: int = 500) -> int:
+        """Re-seal every record of the tenant still under an older data-key version. Returns how many."""
+        newest = self._keyring.current_version(tenant_id)
+        if newest is None:
+            return 0
+        done = 0
+        last: tuple[str, str] = ("", "")
+        while True:
+            with self._db.session() as session:
+                rows = session.execute(
+                    select(RecordRow.kind, RecordRow.key, RecordRow.value)
+                    .where(RecordRow.tenant_id == tenant_id, tuple_(RecordRow.kind, RecordRow.key) > last)
+                    .order_by(RecordRow.kind, RecordRow.key)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return done
+            for kind, key, value in rows:
+                if blob_version(value) < newest:
+                    plaintext = self._keyring.open(tenant_id, self._purpose(kind, key), value)
+                    done += self._reseal(tenant_id, kind, key, value, plaintext)
+            last = (rows[-1][0], rows[-1][1])
+
+    def count(self, tenant_id: str) -> dict[str, int]:
+        """Records of the tenant per kind."""
+        with self._db.session() as session:
+            rows = session.execute(
+                select(RecordRow.kind, func.count()).where(RecordRow.tenant_id == tenant_id).group_by(RecordRow.kind)
+            ).all()
+        return {kind: int(n) for kind, n in rows}
 
     def delete(self, tenant_id: str, kind: str, key: str) -> bool:
         """Delete one record; whether it existed."""

@@ -21,12 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charter.atlassian import ConnectLifecycle, ForgeInvocation
+from charter.audit import AuditLog
 from charter.clock import Clock
-from charter.store import Database, Keyring, TenantEventRow, TenantRow
+from charter.store import Database, Keyring, TenantEventRow, TenantRow, blob_version
 from charter.tenants._lifecycle import Event, EventKind, Lifecycle, State, replay
 
 __all__ = ["Registry", "Tenant"]
 
+#: Lifecycle events that enter the audit log even when they change no state.
+_ALWAYS_AUDITED = frozenset({EventKind.INSTALLED, EventKind.UNINSTALLED, EventKind.PRE_UNINSTALL})
+#: Events that Charter itself observed (probes, licences), rather than Atlassian announced.
+_CHARTER_EVENTS = frozenset({EventKind.PROBE_FAILED, EventKind.PROBE_OK, EventKind.INVOKED, EventKind.LICENSE_INACTIVE})
 _SECRET = "connect-shared-secret"  # noqa: S105 - the purpose label of the sealed value, not a secret
 _BASE_URL = "base-url"
 
@@ -100,6 +105,7 @@ class Registry:
         cache_ttl: seconds a tenant's Connect secret stays cached in this process; writes in this process
             evict it at once.
         new_id: makes tenant ids (random UUIDs by default).
+        audit: lifecycle changes are appended here (in the same transaction).
     """
 
     def __init__(
@@ -111,8 +117,10 @@ class Registry:
         probe_threshold: int = 3,
         cache_ttl: float = 5.0,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        audit: AuditLog | None = None,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._keyring = keyring
         self._clock = clock
         self._threshold = probe_threshold
@@ -227,7 +235,8 @@ class Registry:
     # -- writing --------------------------------------------------------------------------------
 
     def _record(self, session: Session, row: TenantRow, event: Event) -> Lifecycle:
-        """Add ``event`` (ignoring an exact duplicate), replay the lifecycle, and store the result."""
+        """Add ``event`` (ignoring an exact duplicate), replay the lifecycle, store the result, and audit
+        a new event that changed the state (or is an install or uninstall)."""
         exists = session.scalar(
             select(TenantEventRow.id).where(
                 TenantEventRow.tenant_id == row.id,
@@ -235,7 +244,8 @@ class Registry:
                 TenantEventRow.at == event.at,
             )
         )
-        if exists is None:
+        is_new = exists is None
+        if is_new:
             try:
                 with session.begin_nested():  # a concurrent delivery of the same event may win the race
                     session.add(
@@ -244,17 +254,33 @@ class Registry:
                         )
                     )
             except IntegrityError:
-                pass  # recorded by the other delivery: the event set is the same either way
+                is_new = False  # recorded by the other delivery: the event set is the same either way
         events = [
             Event(EventKind(r.kind), r.at)
             for r in session.scalars(select(TenantEventRow).where(TenantEventRow.tenant_id == row.id))
         ]
         life = replay(events, forge=row.platform == "forge", probe_threshold=self._threshold)
+        before = (row.state, row.clock_started_at)
         if life.state is not None and life.since is not None:
             row.state = life.state.value
             row.state_since = life.since
             row.clock_started_at = life.clock_started_at
         row.updated_at = self._clock.now()
+        changed = before != (row.state, row.clock_started_at)
+        if self._audit is not None and is_new and (changed or event.kind in _ALWAYS_AUDITED):
+            self._audit.record(
+                f"tenant.{event.kind.value}",
+                actor="charter" if event.kind in _CHARTER_EVENTS else "atlassian",
+                tenant_id=row.id,
+                payload={
+                    "platform": row.platform,
+                    "app_key": row.app_key,
+                    "event_at": event.at.isoformat(),
+                    "state": row.state,
+                    "clock_started_at": row.clock_started_at.isoformat() if row.clock_started_at else None,
+                },
+                session=session,
+            )
         return life
 
     def _new_row(self, *, platform: str, app_key: str, at: datetime) -> TenantRow:
@@ -367,6 +393,28 @@ class Registry:
             except IntegrityError:
                 continue  # a concurrent first invocation registered it
         raise RuntimeError("tenant registration kept conflicting")  # pragma: no cover
+
+    def reencrypt(self, tenant_id: str) -> int:
+        """Re-seal the tenant's shared secret and base URL if an older data-key version sealed them."""
+        newest = self._keyring.current_version(tenant_id)
+        if newest is None:
+            return 0
+        done = 0
+        with self._db.session() as session:
+            row = session.get(TenantRow, tenant_id)
+            if row is None:
+                return 0
+            for field, purpose in (("shared_secret", _SECRET), ("base_url", _BASE_URL)):
+                sealed = getattr(row, field)
+                if sealed is not None and blob_version(sealed) < newest:
+                    setattr(
+                        row,
+                        field,
+                        self._keyring.seal(tenant_id, purpose, self._keyring.open(tenant_id, purpose, sealed)),
+                    )
+                    done += 1
+        self._evict(row.app_key, row.client_key)
+        return done
 
     def _forge_row(self, session: Session, installation_id: str) -> TenantRow | None:
         """The Forge tenant's row, for a change: its cached copy is dropped first."""

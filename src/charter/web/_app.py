@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -69,6 +69,14 @@ _IFRAME_CSP = (
     "img-src 'self' data:; base-uri 'none'; form-action 'self'; "
     "frame-ancestors https://*.atlassian.net https://*.jira.com https://*.jira-dev.com"
 )
+
+
+class Background(Protocol):
+    """Work that runs beside the app (the scheduler)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class RequestLimits:
@@ -168,6 +176,8 @@ def create_app(
     clock: Clock | None = None,
     services: AtlassianServices | None = None,
     routes: Routes | None = None,
+    close: Callable[[], None] | None = None,
+    jobs: Background | None = None,
 ) -> Starlette:
     """Build the ASGI app serving ``charter``'s trust pages.
 
@@ -182,6 +192,8 @@ def create_app(
             every vendor-hosted app and the vendor's ``routes`` are served. The app closes their HTTP
             client when it shuts down.
         routes: the vendor's declared routes (needs ``services``).
+        close: called at shutdown instead of ``database.close()`` (to close everything the caller opened).
+        jobs: background jobs started with the app and stopped before it closes.
 
     Raises:
         ValueError: ``routes`` without ``services``.
@@ -240,12 +252,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        if services is not None:
-            await services.http.aclose()
-            if services.key_database is not None:
-                services.key_database.close()
-        database.close()
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+            if services is not None:
+                await services.http.aclose()
+            (close or database.close)()
 
     app = Starlette(
         routes=routes_list,

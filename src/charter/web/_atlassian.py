@@ -51,7 +51,7 @@ from charter.policy import Charter
 from charter.policy._schema import App
 from charter.sdk import IFRAME_SCOPE_KEY, ProductClient, Routes, RouteSpec, TenantContext, TenantRecords
 from charter.sdk._product import connect_signer
-from charter.store import Database, TenantStore
+from charter.store import TenantStore
 from charter.tenants import EventKind, Registry, Tenant
 
 __all__ = ["AtlassianServices", "atlassian_routes"]
@@ -78,7 +78,6 @@ class AtlassianServices:
         forge: the FIT verifier (``None`` when the charter has no forge-remote app).
         install_keys: the Connect install-keys cache.
         store: the tenant data store handed to handlers (bound to the request's tenant).
-        key_database: the key store, closed with the app.
         leeway: clock skew allowed on Connect tokens, in seconds.
     """
 
@@ -88,7 +87,6 @@ class AtlassianServices:
     forge: ForgeVerifier | None = None
     install_keys: InstallKeys | None = None
     store: TenantStore | None = None
-    key_database: Database | None = None
     leeway: float = 30.0
 
 

@@ -1,0 +1,198 @@
+"""``charter purge``, ``charter keys`` and ``charter audit``: maintenance on the running state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from charter.cli._common import ConfigOption, die, load_or_exit
+from charter.clock import SystemClock
+from charter.runtime import Runtime, SetupError, open_runtime
+
+__all__ = ["audit_app", "keys_app", "purge"]
+
+DataDirOption = Annotated[
+    Path, typer.Option("--data-dir", envvar="CHARTER_DATA_DIR", help="Where Charter keeps its data.")
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="CHARTER_DATABASE_URL", help="PostgreSQL URL (default: SQLite in --data-dir)."
+    ),
+]
+KeysDatabaseOption = Annotated[
+    str | None,
+    typer.Option("--keys-database-url", envvar="CHARTER_KEYS_DATABASE_URL", help="The key store (default: keys.db)."),
+]
+
+
+@contextmanager
+def runtime(config: Path, data_dir: Path, database_url: str | None, keys_database_url: str | None) -> Iterator[Runtime]:
+    charter = load_or_exit(config)
+    try:
+        opened = open_runtime(
+            charter,
+            data_dir=data_dir,
+            clock=SystemClock(),
+            database_url=database_url,
+            keys_database_url=keys_database_url,
+        )
+    except SetupError as exc:
+        die(str(exc))
+    with opened:
+        yield opened
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def purge(
+    config: ConfigOption = Path("charter.toml"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due and why; delete nothing.")] = False,
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Purge every tenant whose retention has ended (crypto-shred, delete, receipt in the audit log)."""
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        due = rt.purger.due()
+        if rt.charter.retention.tenant_data_after_uninstall is None:
+            typer.echo("retention.tenant_data_after_uninstall is not set: no tenant is ever due.")
+        if not due:
+            typer.echo("Nothing is due.")
+            return
+        for item in due:
+            typer.echo(
+                f"{item.tenant_id}  {item.platform} {item.app_key}  {item.state} since {_when(item.clock_started_at)}"
+                f"  due {_when(item.due_at)} by {item.rule}"
+            )
+        if dry_run:
+            typer.echo(f"{len(due)} tenant(s) due; nothing was deleted (--dry-run).")
+            return
+        with _progress() as progress:
+            task = progress.add_task("purging", total=len(due))
+            receipts = rt.purger.run(actor="cli", progress=lambda done, total: progress.update(task, completed=done))
+        for receipt in receipts:
+            keys = ", ".join(receipt.keys_destroyed) or "none"
+            typer.echo(f"purged {receipt.tenant_id}: audit entry {receipt.audit_seq}, keys destroyed: {keys}")
+
+
+keys_app = typer.Typer(help="Key-encryption and data keys: status and rotation.", no_args_is_help=True)
+
+
+@keys_app.command("status")
+def keys_status(
+    config: ConfigOption = Path("charter.toml"),
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Show the current KEK and how many data keys each KEK wraps."""
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        current = rt.keyring.kek_id
+        typer.echo(f"current key-encryption key: {current}")
+        for kek_id, count in sorted(rt.keyring.kek_usage().items()):
+            marker = "" if kek_id == current else "   (re-wrap with: charter keys rotate --rewrap)"
+            typer.echo(f"  {kek_id}: {count} data key(s){marker}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    config: ConfigOption = Path("charter.toml"),
+    kek: Annotated[
+        bool, typer.Option("--kek", help="Make a new file KEK and re-wrap every data key under it.")
+    ] = False,
+    rewrap: Annotated[bool, typer.Option("--rewrap", help="Re-wrap data keys still under a previous KEK.")] = False,
+    data_keys: Annotated[bool, typer.Option("--data-keys", help="Give every tenant a new data key version.")] = False,
+    re_encrypt: Annotated[
+        bool, typer.Option("--re-encrypt", help="Re-encrypt every value under the newest data key, retire the old.")
+    ] = False,
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Rotate keys without downtime: every value stays readable throughout."""
+    from charter.rotation import KeyRotationError, reencrypt_all, rotate_data_keys, rotate_kek
+
+    if not (kek or rewrap or data_keys or re_encrypt):
+        die("say what to rotate: --kek, --rewrap, --data-keys and/or --re-encrypt")
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        try:
+            with _progress() as progress:
+
+                def step(name: str) -> Callable[[int, int], None]:
+                    task = progress.add_task(name, total=None)
+                    return lambda done, total: progress.update(task, completed=done, total=total)
+
+                if kek or rewrap:
+                    result = rotate_kek(rt, new_file_kek=kek, progress=step("re-wrapping data keys"))
+                    typer.echo(result)
+                if data_keys:
+                    typer.echo(rotate_data_keys(rt, progress=step("new data key versions")))
+                if re_encrypt:
+                    typer.echo(reencrypt_all(rt, progress=step("re-encrypting")))
+        except KeyRotationError as exc:
+            die(str(exc))
+
+
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    config: ConfigOption = Path("charter.toml"),
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Check that no audit entry was edited, removed or reordered (exit 1 if one was)."""
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        report = rt.audit.verify()
+    if report.ok:
+        typer.echo(f"audit log intact: {report.entries} entries, head {report.head}")
+        return
+    for problem in report.problems:
+        typer.echo(f"audit log: {problem}", err=True)
+    typer.echo(f"audit log NOT intact: {len(report.problems)} problem(s) in {report.entries} entries", err=True)
+    raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(
+    config: ConfigOption = Path("charter.toml"),
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's entries.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only entries of this kind, e.g. tenant.purged.")] = None,
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Print audit entries as JSON lines."""
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        for entry in rt.audit.entries(tenant_id=tenant, kind=kind):
+            typer.echo(
+                json.dumps(
+                    {
+                        "seq": entry.seq,
+                        "at": entry.at.isoformat(),
+                        "kind": entry.kind,
+                        "actor": entry.actor,
+                        "tenant": entry.tenant_id,
+                        "payload": entry.payload,
+                        "hash": entry.hash,
+                    }
+                )
+            )

@@ -1,0 +1,133 @@
+"""Scheduled jobs of ``charter serve``: the daily purge (later issues add backups and reporting).
+
+APScheduler runs each job in a background thread. With several processes (web replicas sharing one
+PostgreSQL database, or several ``charter serve`` on one SQLite directory), a job runs in one process at
+a time: :class:`RunnerLock` is a PostgreSQL advisory lock, or an exclusive lock on a file in the data
+directory for SQLite. The others skip that run. A run missed while the service was down is run once on
+start (``coalesce``), not once per missed day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
+
+from charter.logs import get_logger
+from charter.runtime import Runtime
+from charter.tenants import Receipt
+
+__all__ = ["Jobs", "RunnerLock", "run_purge"]
+
+log = get_logger("charter.jobs")
+
+_LOCK_KEYS = {"purge": 0x4368617274657201}
+
+
+class RunnerLock:
+    """At most one runner of a job across processes sharing a database.
+
+    Usage::
+
+        with RunnerLock(runtime, "purge") as acquired:
+            if acquired:
+                ...
+
+    The lock is not waited for: a process that does not get it skips the run.
+    """
+
+    def __init__(self, runtime: Runtime, job: str) -> None:
+        self._runtime = runtime
+        self._job = job
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> bool:
+        db = self._runtime.database
+        if db.dialect == "postgresql":
+            connection = self._stack.enter_context(db.engine.connect())
+            acquired = bool(
+                connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LOCK_KEYS[self._job]}).scalar()
+            )
+            if acquired:
+                self._stack.callback(
+                    lambda: connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEYS[self._job]})
+                )
+            return acquired
+        path = self._runtime.data_dir / f".{self._job}.lock"
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        self._stack.callback(os.close, fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
+        return True
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+
+
+def run_purge(runtime: Runtime, *, actor: str = "scheduler") -> list[Receipt] | None:
+    """Purge every due tenant unless another process is doing it; ``None`` when skipped for that reason."""
+    with RunnerLock(runtime, "purge") as acquired:
+        if not acquired:
+            log.info("purge skipped: another process is running it")
+            return None
+        receipts = runtime.purger.run(actor=actor)
+        log.info("purge run", purged=len(receipts))
+        return receipts
+
+
+@contextlib.contextmanager
+def _quiet_failures(job: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # a failed run is retried tomorrow; it must not stop the scheduler
+        log.error("scheduled job failed", job=job, error=type(exc).__name__, exc_info=exc)
+
+
+class Jobs:
+    """The scheduler of one ``charter serve`` process.
+
+    Args:
+        runtime: the opened runtime.
+        purge_at: the daily purge time, ``HH:MM`` in UTC (off the hour, as Atlassian asks of periodic jobs).
+    """
+
+    def __init__(self, runtime: Runtime, *, purge_at: str = "03:17") -> None:
+        self._runtime = runtime
+        hour, minute = (int(part) for part in purge_at.split(":"))
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._scheduler.add_job(
+            self._purge,
+            CronTrigger(hour=hour, minute=minute, timezone="UTC"),
+            id="purge",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=23 * 3600,
+        )
+
+    def _purge(self) -> None:
+        with _quiet_failures("purge"):
+            run_purge(self._runtime)
+
+    def start(self) -> None:
+        """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
+        are due by time, so this one run catches up whatever was missed while the service was down."""
+        self._scheduler.add_job(
+            self._purge, "date", run_date=datetime.now(UTC) + timedelta(seconds=60), id="purge-catch-up"
+        )
+        self._scheduler.start()
+        log.info("scheduler started", jobs=[job.id for job in self._scheduler.get_jobs()])
+
+    def stop(self) -> None:
+        """Stop the scheduler, waiting for a running job to finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

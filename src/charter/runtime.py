@@ -1,0 +1,163 @@
+"""A running Charter: the databases, keys, registry, store, audit log and purger, opened together.
+
+``charter serve`` and the maintenance commands (``charter purge``, ``charter keys``, ``charter audit``)
+all open the same :class:`Runtime` from the charter and the data directory, so they see one state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from charter.audit import AuditLog
+from charter.clock import Clock
+from charter.crypto import EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
+from charter.policy import Charter
+from charter.store import (
+    KEYS_FILE,
+    Database,
+    Keyring,
+    StoreError,
+    TenantStore,
+    prepare_data_dir,
+    sqlite_url,
+)
+from charter.tenants import Purger, Registry
+
+__all__ = ["Runtime", "SetupError", "kek_ring", "open_runtime"]
+
+
+class SetupError(Exception):
+    """Charter cannot be set up as configured; the message says why (never a key or password)."""
+
+
+def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str]) -> KekRing:
+    """The key-encryption keys named by ``encryption.at_rest.key_provider``.
+
+    * ``file`` (default): ``<data dir>/keys/kek.key``, created on first use, plus retired ``kek-*.key``.
+    * ``env``: ``CHARTER_KEK`` (base64 of 32 bytes); previous KEKs in ``CHARTER_KEK_PREVIOUS``
+      (comma-separated) while a rotation is under way.
+    * ``aws-kms``: ``CHARTER_KMS_KEY_ID`` (id, ARN or alias); ``CHARTER_KMS_PREVIOUS_KEY_IDS`` during a
+      rotation to another key; ``CHARTER_KMS_ENDPOINT_URL`` for a KMS-compatible endpoint; the region and
+      credentials come from the usual AWS environment.
+
+    Raises:
+        SetupError: a variable is missing or a key cannot be used.
+    """
+    at_rest = charter.encryption.at_rest
+    kind = (at_rest.key_provider if at_rest else None) or "file"
+    try:
+        if kind == "file":
+            return file_kek_ring(data_dir / "keys")
+        if kind == "env":
+            if not environ.get("CHARTER_KEK"):
+                raise SetupError("encryption.at_rest.key_provider is 'env' but CHARTER_KEK is not set")
+            previous = [
+                EnvKeyProvider(v, name="CHARTER_KEK_PREVIOUS")
+                for v in environ.get("CHARTER_KEK_PREVIOUS", "").split(",")
+                if v.strip()
+            ]
+            return KekRing(EnvKeyProvider(environ["CHARTER_KEK"]), previous)
+        if not environ.get("CHARTER_KMS_KEY_ID"):
+            raise SetupError("encryption.at_rest.key_provider is 'aws-kms' but CHARTER_KMS_KEY_ID is not set")
+        import boto3
+
+        client = boto3.client("kms", endpoint_url=environ.get("CHARTER_KMS_ENDPOINT_URL") or None)
+        previous_ids = [v.strip() for v in environ.get("CHARTER_KMS_PREVIOUS_KEY_IDS", "").split(",") if v.strip()]
+        return KekRing(
+            KmsKeyProvider(environ["CHARTER_KMS_KEY_ID"], client=client),
+            [KmsKeyProvider(key_id, client=client) for key_id in previous_ids],
+        )
+    except KeyProviderError as exc:
+        raise SetupError(str(exc)) from None
+    except OSError as exc:
+        raise SetupError(f"key files in {data_dir / 'keys'}: {exc.strerror}") from None
+
+
+@dataclass
+class Runtime:
+    """Everything that holds Charter's state, opened from one charter and one data directory."""
+
+    charter: Charter
+    data_dir: Path
+    clock: Clock
+    database: Database
+    key_database: Database
+    keyring: Keyring
+    audit: AuditLog
+    registry: Registry
+    store: TenantStore
+    purger: Purger
+
+    def close(self) -> None:
+        """Close both databases."""
+        self.database.close()
+        self.key_database.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object | TracebackType | None) -> None:
+        self.close()
+
+
+def open_runtime(
+    charter: Charter,
+    *,
+    data_dir: Path,
+    clock: Clock,
+    database_url: str | None = None,
+    keys_database_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Runtime:
+    """Open (creating and migrating where needed) Charter's state for ``charter``.
+
+    Args:
+        charter: the validated charter.
+        data_dir: the data directory (created with mode 0700).
+        clock: the clock.
+        database_url: PostgreSQL for the data, or ``None`` for ``charter.db`` in ``data_dir``.
+        keys_database_url: the key store; default ``keys.db`` in ``data_dir``, or the data's PostgreSQL
+            database (whose backups must then leave out the ``data_keys`` table).
+        environ: where KEK settings are read (``os.environ`` by default).
+
+    Raises:
+        SetupError: the data directory, a database or the keys cannot be used. A data directory created
+            by this call is removed again.
+    """
+    environ = os.environ if environ is None else environ
+    existed = Path(data_dir).expanduser().exists()
+    opened: list[Database] = []
+    try:
+        directory = prepare_data_dir(data_dir)
+        database = Database(database_url or sqlite_url(directory))
+        opened.append(database)
+        database.upgrade()
+        keys = Database(keys_database_url or database_url or sqlite_url(directory, KEYS_FILE), role="keys")
+        opened.append(keys)
+        keys.upgrade()
+        keyring = Keyring(keys, kek_ring(charter, directory, environ), clock=clock)
+    except (StoreError, SetupError) as exc:
+        for db in opened:
+            db.close()
+        if not existed:
+            import shutil
+
+            shutil.rmtree(Path(data_dir).expanduser(), ignore_errors=True)
+        raise SetupError(str(exc)) from None
+    audit = AuditLog(database, keyring, clock=clock)
+    return Runtime(
+        charter=charter,
+        data_dir=directory,
+        clock=clock,
+        database=database,
+        key_database=keys,
+        keyring=keyring,
+        audit=audit,
+        registry=Registry(database, keyring, clock=clock, audit=audit),
+        store=TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock),
+        purger=Purger(database, keyring, audit, clock=clock, retention=charter.retention.tenant_data_after_uninstall),
+    )
