@@ -94,6 +94,12 @@ def _postgres_schema() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture
+def postgres_keys_url() -> Iterator[str]:
+    """A second fresh schema, for a PostgreSQL key store beside ``postgres_url``."""
+    yield from _postgres_schema()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Every implementation of the store port: the conformance suites run once per backend."""

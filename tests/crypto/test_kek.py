@@ -141,7 +141,7 @@ def test_file_rotation_keeps_every_wrapped_key_readable(tmp_path: Path) -> None:
 def test_a_rotation_interrupted_between_renames_is_completed(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     first = file_kek_ring(keys).key_id
-    old, new = rotate_file_kek(keys)
+    _old, new = rotate_file_kek(keys)
     os.replace(keys / "kek.key", keys / f"kek-{first.split(':')[1]}.key")  # crash after the first rename
     ring = file_kek_ring(keys)
     assert ring.key_id == new.key_id
