@@ -142,3 +142,32 @@ def key_database(key_database_url: str) -> Iterator[Any]:
     db.upgrade()
     yield db
     db.close()
+
+
+@pytest.fixture
+def runtime(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> Iterator[Any]:
+    """A :class:`~charter.runtime.Runtime` of the forge-remote example on every backend (frozen clock)."""
+    from charter.policy import load_charter
+    from charter.runtime import open_runtime
+
+    charter = load_charter(EXAMPLES / "forge-remote.toml", clock=FrozenClock(NOW))
+    urls: dict[str, str | None] = {"database_url": None, "keys_database_url": None}
+    if backend == "postgresql":
+        urls = {
+            "database_url": str(request.getfixturevalue("postgres_url")),
+            "keys_database_url": str(request.getfixturevalue("postgres_keys_url")),
+        }
+    with open_runtime(charter, data_dir=tmp_path / "data", clock=clock, environ={}, **urls) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def kms_endpoint() -> Iterator[str]:
+    """A local AWS KMS (moto server) for the KMS key provider; stopped after the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

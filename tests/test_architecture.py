@@ -24,6 +24,7 @@ ALLOWED = {
     "sdk": {"atlassian", "store", "tenants"},
     "web": {"atlassian", "clock", "logs", "policy", "sdk", "statement", "store", "tenants", "__about__"},
     "runtime": {"audit", "clock", "crypto", "policy", "store", "tenants"},
+    "access": {"audit", "logs", "store", "tenants"},
     "rotation": {"audit", "crypto", "runtime", "store"},
     "jobs": {"logs", "runtime", "tenants"},
     "server": {"atlassian", "clock", "jobs", "logs", "policy", "runtime", "sdk", "statement", "store", "web"},

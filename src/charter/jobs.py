@@ -127,6 +127,14 @@ class Jobs:
         self._scheduler.start()
         log.info("scheduler started", jobs=[job.id for job in self._scheduler.get_jobs()])
 
+    def next_runs(self) -> dict[str, datetime]:
+        """When each scheduled job runs next (aware UTC), by job id; empty before :meth:`start`."""
+        return {
+            job.id: job.next_run_time.astimezone(UTC)
+            for job in self._scheduler.get_jobs()
+            if getattr(job, "next_run_time", None) is not None
+        }
+
     def stop(self) -> None:
         """Stop the scheduler, waiting for a running job to finish."""
         if self._scheduler.running:

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger", "scrub", "uvicorn_log_config"]
+__all__ = ["configure_logging", "get_logger", "mask", "scrub", "uvicorn_log_config"]
 
 _SENSITIVE_NAME = re.compile(
     r"(token|secret|password|passwd|authorization|cookie|e?mail|credential|private|(?<!_id)key$|^key$)", re.I
@@ -41,6 +41,11 @@ _IPV6 = re.compile(
 
 
 _TRIGGERS = frozenset("@.:= \t\r\n\f\v")
+
+
+def mask(text: str) -> str:
+    """``text`` with e-mail addresses, IP addresses, tokens and named secrets masked (for free text)."""
+    return _mask(text)
 
 
 def _mask(text: str) -> str:

@@ -56,6 +56,7 @@ def rotate_kek(runtime: Runtime, *, new_file_kek: bool, progress: Progress | Non
     ring = KekRing(new, [k for k in known.providers if k.key_id != new.key_id])
     count = Keyring(runtime.key_database, ring, clock=runtime.clock).rewrap(progress=progress)
     retired = promote_file_kek(keys_dir, old)
+    runtime.keyring.use_kek(file_kek_ring(keys_dir))  # this process goes on with the new KEK
     runtime.audit.record(
         "keys.kek-rotated", actor="cli", payload={"from": old.key_id, "to": new.key_id, "data_keys": count}
     )

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from charter.audit import AuditLog
 from charter.clock import Clock
-from charter.crypto import EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
+from charter.crypto import DecryptionError, EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
 from charter.policy import Charter
 from charter.store import (
     KEYS_FILE,
@@ -140,6 +140,15 @@ def open_runtime(
         opened.append(keys)
         keys.upgrade()
         keyring = Keyring(keys, kek_ring(charter, directory, environ), clock=clock)
+        audit = AuditLog(database, keyring, clock=clock)
+        try:
+            audit.prepare()  # the audit key exists from the start, so every key rotation covers it
+        except KeyProviderError as exc:
+            raise SetupError(f"the configured key-encryption key cannot open the key store: {exc}") from None
+        except DecryptionError:
+            raise SetupError(
+                "the configured key-encryption key cannot open the key store (a different key with the same id?)"
+            ) from None
     except (StoreError, SetupError) as exc:
         for db in opened:
             db.close()
@@ -148,7 +157,6 @@ def open_runtime(
 
             shutil.rmtree(Path(data_dir).expanduser(), ignore_errors=True)
         raise SetupError(str(exc)) from None
-    audit = AuditLog(database, keyring, clock=clock)
     return Runtime(
         charter=charter,
         data_dir=directory,

@@ -20,7 +20,9 @@ def main() -> None:
     data_dir = Path(sys.argv[1])
     database_url = sys.argv[2] if len(sys.argv) > 2 else None
     keys_url = sys.argv[3] if len(sys.argv) > 3 else None
-    charter = load_charter(ROOT / "examples" / "forge-remote.toml", clock=FrozenClock(datetime(2026, 11, 29, tzinfo=UTC)))
+    charter = load_charter(
+        ROOT / "examples" / "forge-remote.toml", clock=FrozenClock(datetime(2026, 11, 29, tzinfo=UTC))
+    )
     with open_runtime(
         charter, data_dir=data_dir, clock=FrozenClock(LATER), database_url=database_url, keys_database_url=keys_url
     ) as runtime:

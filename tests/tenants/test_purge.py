@@ -18,7 +18,7 @@ from charter.clock import FrozenClock
 from charter.crypto import FileKeyProvider
 from charter.policy import Duration
 from charter.store import Database, KeyDestroyedError, Keyring, RecordRow, TenantStore
-from charter.tenants import EventKind, Purger, Registry, State
+from charter.tenants import EventKind, Purger, Registry
 
 T0 = datetime(2026, 10, 20, 12, tzinfo=UTC)
 APP = "com.example.issue-notes.connect"

@@ -43,14 +43,25 @@ def seed(data_dir: Path, db: str | None = None, keys: str | None = None) -> dict
         for n in range(TENANTS):
             client_key = f"fake-client-key-{n:04d}"
             payload = ConnectLifecycle.model_validate(
-                {"key": APP, "clientKey": client_key, "sharedSecret": f"s-fake-{n}", "baseUrl": "https://fake.atlassian.net",
-                 "productType": "jira", "eventType": "installed"}
+                {
+                    "key": APP,
+                    "clientKey": client_key,
+                    "sharedSecret": f"s-fake-{n}",
+                    "baseUrl": "https://fake.atlassian.net",
+                    "productType": "jira",
+                    "eventType": "installed",
+                }
             )
             tenant = rt.registry.connect_installed(APP, payload, at=T0).id
             rows = [
-                RecordRow(tenant_id=tenant, kind="note", key=f"FAKE-1/{i:05d}",
-                          value=rt.keyring.seal(tenant, f"record:note:FAKE-1/{i:05d}", b'{"text":"x"}'),
-                          created_at=T0, updated_at=T0)
+                RecordRow(
+                    tenant_id=tenant,
+                    kind="note",
+                    key=f"FAKE-1/{i:05d}",
+                    value=rt.keyring.seal(tenant, f"record:note:FAKE-1/{i:05d}", b'{"text":"x"}'),
+                    created_at=T0,
+                    updated_at=T0,
+                )
                 for i in range(RECORDS)
             ]
             with rt.database.session() as session:
@@ -66,7 +77,13 @@ def state(rt: Runtime, tenant: str) -> tuple[bool, bool, bool, int, bool]:
         purge = session.get(PurgeRow, tenant)
         records = session.scalar(select(func.count()).where(RecordRow.tenant_id == tenant)) or 0
         row = session.get(TenantRow, tenant)
-    return purge is not None, bool(purge and purge.finished_at), bool(rt.keyring.live_versions(tenant)), records, row is not None
+    return (
+        purge is not None,
+        bool(purge and purge.finished_at),
+        bool(rt.keyring.live_versions(tenant)),
+        records,
+        row is not None,
+    )
 
 
 def check_between(rt: Runtime, tenants: dict[str, int]) -> tuple[int, ...]:
@@ -97,7 +114,10 @@ def check_final(rt: Runtime, tenants: dict[str, int]) -> None:
 def spawn(data_dir: Path, *urls: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.tenants.purge_worker", str(data_dir), *urls],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 

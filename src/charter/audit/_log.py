@@ -100,6 +100,14 @@ class AuditLog:
         self._clock = clock
         self._key: bytes | None = None
 
+    def prepare(self) -> None:
+        """Create (or load) the audit key now, so that it exists before any key rotation re-wraps keys.
+
+        Raises:
+            KeyProviderError: the KEK cannot unwrap it.
+        """
+        self._mac_key()
+
     def _mac_key(self) -> bytes:
         if self._key is None:
             self._key = self._keyring.derive(AUDIT_KEY_OWNER, b"charter audit log hmac v1")

@@ -21,7 +21,7 @@ from charter.cli._common import (
     stdout_bytes,
     write_atomically,
 )
-from charter.cli._maintenance import audit_app, keys_app, purge
+from charter.cli._maintenance import audit_app, keys_app, purge, records_app, tenants_app
 from charter.clock import SystemClock
 from charter.policy import CATEGORIES, HOSTING_MODELS, check_file, is_personal, schema_reference, starter_charter
 
@@ -39,6 +39,8 @@ DEFAULT_CONFIG = Path("charter.toml")
 app.command()(purge)
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(records_app, name="records")
 
 
 def _version(value: bool) -> None:

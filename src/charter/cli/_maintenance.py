@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,7 +16,7 @@ from charter.cli._common import ConfigOption, die, load_or_exit
 from charter.clock import SystemClock
 from charter.runtime import Runtime, SetupError, open_runtime
 
-__all__ = ["audit_app", "keys_app", "purge"]
+__all__ = ["audit_app", "keys_app", "purge", "records_app", "tenants_app"]
 
 DataDirOption = Annotated[
     Path, typer.Option("--data-dir", envvar="CHARTER_DATA_DIR", help="Where Charter keeps its data.")
@@ -196,3 +196,91 @@ def audit_list(
                     }
                 )
             )
+
+
+tenants_app = typer.Typer(help="The tenants Charter knows: ids and lifecycle states.", no_args_is_help=True)
+
+
+@tenants_app.command("list")
+def tenants_list(
+    config: ConfigOption = Path("charter.toml"),
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Print every tenant as a JSON line: ids, app, state and since when (no secrets, no personal data)."""
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
+        for tenant in rt.registry.all():
+            due = rt.purger.due_at(tenant)
+            line = {
+                "tenant": tenant.id,
+                "platform": tenant.platform,
+                "app": tenant.app_key,
+                "cloud_id": tenant.cloud_id,
+                "installation_id": tenant.installation_id,
+                "state": str(tenant.state),
+                "since": tenant.state_since.isoformat(),
+                "purge_due": due.isoformat() if due else None,
+            }
+            typer.echo(json.dumps(line))
+
+
+records_app = typer.Typer(
+    help="Read a tenant's records as staff: a reason is required and every read is audited.", no_args_is_help=True
+)
+StaffOption = Annotated[
+    str, typer.Option("--staff", envvar="CHARTER_STAFF_ID", help="Your staff id (recorded in the audit log).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why you need this data, e.g. a support case id.")]
+
+
+@contextmanager
+def _staff_access(config: Path, data_dir: Path, database_url: str | None, keys_url: str | None) -> Iterator[Any]:
+    from charter.access import StaffAccess
+
+    with runtime(config, data_dir, database_url, keys_url) as rt:
+        try:
+            yield StaffAccess(rt.store, rt.registry, rt.audit)
+        except ValueError as exc:  # AccessDeniedError, UndeclaredKindError, a bad key: the user's mistake
+            die(str(exc))
+
+
+@records_app.command("get")
+def records_get(
+    tenant: Annotated[str, typer.Argument(help="The tenant id (see `charter tenants list`).")],
+    kind: Annotated[str, typer.Argument(help="The record kind (an inventory item).")],
+    key: Annotated[str, typer.Argument(help="The record key.")],
+    staff: StaffOption,
+    reason: ReasonOption,
+    config: ConfigOption = Path("charter.toml"),
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Print one record's value as JSON (exit 1 when there is none)."""
+    with _staff_access(config, data_dir, database_url, keys_database_url) as access:
+        value = access.get(tenant, kind, key, staff_id=staff, reason=reason)
+    if value is None:
+        typer.echo(f"no {kind} record {key!r} for tenant {tenant}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@records_app.command("list")
+def records_list(
+    tenant: Annotated[str, typer.Argument(help="The tenant id (see `charter tenants list`).")],
+    kind: Annotated[str, typer.Argument(help="The record kind (an inventory item).")],
+    staff: StaffOption,
+    reason: ReasonOption,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only keys starting with this.")] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many records.")] = 100,
+    config: ConfigOption = Path("charter.toml"),
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Print records of a kind as JSON lines ``{"key": ..., "value": ...}``."""
+    with _staff_access(config, data_dir, database_url, keys_database_url) as access:
+        rows = access.list(tenant, kind, prefix=prefix, limit=limit, staff_id=staff, reason=reason)
+    for key, value in rows:
+        typer.echo(json.dumps({"key": key, "value": value}, ensure_ascii=False))

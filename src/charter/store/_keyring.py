@@ -225,6 +225,12 @@ class Keyring:
         """The current KEK's id."""
         return self._kek.key_id
 
+    def use_kek(self, kek: KekRing | KeyProvider) -> None:
+        """Wrap and unwrap with ``kek`` from now on (after this process rotated the KEK)."""
+        with self._lock:
+            self._kek = kek if isinstance(kek, KekRing) else KekRing(kek)
+            self._cache.clear()
+
     def kek_usage(self) -> dict[str, int]:
         """Live DEKs per KEK id (after a complete :meth:`rewrap`, only the current one)."""
         with self._db.session() as session:

@@ -44,11 +44,20 @@ class TenantStore:
         self._kinds = frozenset(kinds)
         self._clock = clock
 
-    def _check(self, kind: str, key: str) -> None:
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The declared record kinds."""
+        return self._kinds
+
+    def check_kind(self, kind: str) -> None:
+        """Raise :class:`UndeclaredKindError` unless ``kind`` is declared in the charter's inventory."""
         if kind not in self._kinds:
             raise UndeclaredKindError(
                 f"record kind {kind!r} is not declared in the charter's [[inventory.items]]; declare it first"
             )
+
+    def _check(self, kind: str, key: str) -> None:
+        self.check_kind(kind)
         if not key or len(key) > _MAX_KEY:
             raise ValueError(f"record keys are 1 to {_MAX_KEY} characters")
 
@@ -150,8 +159,9 @@ class TenantStore:
 
     def list(self, tenant_id: str, kind: str, *, prefix: str = "", limit: int = 1000) -> list[tuple[str, Any]]:
         """``(key, value)`` pairs of a kind whose key starts with ``prefix``, in key order."""
-        if kind not in self._kinds:
-            raise UndeclaredKindError(f"record kind {kind!r} is not declared in the charter's [[inventory.items]]")
+        self.check_kind(kind)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         with self._db.session() as session:
             query = select(RecordRow.key, RecordRow.value).where(
                 RecordRow.tenant_id == tenant_id, RecordRow.kind == kind

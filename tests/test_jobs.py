@@ -1,0 +1,99 @@
+"""Scheduled jobs: the daily purge, and one runner at a time across processes (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from charter.atlassian import ConnectLifecycle
+from charter.jobs import Jobs, RunnerLock, run_purge
+from charter.logs import configure_logging
+from charter.runtime import Runtime, open_runtime
+from charter.tenants import EventKind
+
+APP = "com.example.issue-notes.connect"
+
+
+def twin(rt: Runtime) -> Runtime:
+    """A second process's runtime on the same state."""
+    return open_runtime(
+        rt.charter,
+        data_dir=rt.data_dir,
+        clock=rt.clock,
+        database_url=None if rt.database.dialect == "sqlite" else rt.database.url,
+        keys_database_url=None if rt.key_database.dialect == "sqlite" else rt.key_database.url,
+        environ={},
+    )
+
+
+def uninstalled_tenant(rt: Runtime, at: datetime) -> str:
+    payload = ConnectLifecycle.model_validate(
+        {
+            "key": APP,
+            "clientKey": "fake-client-key-1111",
+            "sharedSecret": "s1-fake-secret-0001",
+            "baseUrl": "https://fake-site.atlassian.net",
+            "productType": "jira",
+            "eventType": "installed",
+        }
+    )
+    tenant = rt.registry.connect_installed(APP, payload, at=at).id
+    rt.registry.connect_event(APP, "fake-client-key-1111", EventKind.UNINSTALLED, at=at + timedelta(hours=1))
+    return tenant
+
+
+def test_one_runner_at_a_time(runtime: Runtime) -> None:
+    with twin(runtime) as other:
+        with RunnerLock(runtime, "purge") as first:
+            assert first is True
+            with RunnerLock(other, "purge") as second:
+                assert second is False
+            assert run_purge(other) is None  # skipped, not waited for
+        with RunnerLock(other, "purge") as again:
+            assert again is True  # released on exit
+
+
+def test_run_purge_purges_what_is_due(runtime: Runtime) -> None:
+    tenant = uninstalled_tenant(runtime, runtime.clock.now() - timedelta(days=40))
+    receipts = run_purge(runtime)
+    assert receipts is not None and [r.tenant_id for r in receipts] == [tenant]
+    [entry] = runtime.audit.entries(kind="tenant.purged")
+    assert entry.actor == "scheduler"
+    assert run_purge(runtime) == []
+
+
+def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Chatham")
+    jobs = Jobs(runtime)
+    assert jobs.next_runs() == {}
+    jobs.start()
+    try:
+        runs = jobs.next_runs()
+        assert set(runs) == {"purge", "purge-catch-up"}
+        daily = runs["purge"]
+        assert (daily.hour, daily.minute, daily.tzinfo) == (3, 17, UTC)
+        assert timedelta(0) < daily - datetime.now(UTC) <= timedelta(days=1)
+        assert timedelta(seconds=50) < runs["purge-catch-up"] - datetime.now(UTC) <= timedelta(seconds=60)
+    finally:
+        jobs.stop()
+    jobs.stop()  # idempotent
+
+
+def test_a_failing_run_is_logged_and_does_not_stop_the_scheduler(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json=True)
+
+    def broken(**kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runtime.purger, "run", broken)
+    jobs = Jobs(runtime)
+    jobs._purge()  # what the scheduler's thread calls: no exception escapes
+    [line] = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "scheduled job failed" in x]
+    assert (line["job"], line["error"], line["level"]) == ("purge", "OSError", "error")
+    with RunnerLock(runtime, "purge") as acquired:
+        assert acquired is True  # the failed run released the lock
