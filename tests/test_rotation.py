@@ -123,3 +123,14 @@ def test_data_key_rotation_lazy_then_batch_then_retired(runtime: Runtime) -> Non
     kinds = [e.kind for e in runtime.audit.entries() if e.kind.startswith("keys.")]
     assert kinds == ["keys.data-keys-rotated", "keys.data-keys-rotated", "keys.re-encrypted", "keys.re-encrypted"]
     assert runtime.audit.verify().ok
+
+
+def test_a_running_process_follows_a_file_kek_rotation_made_by_another(runtime: Runtime) -> None:
+    values = seed(runtime)  # `runtime` plays `charter serve`: it has not read any value yet
+    with reopen(runtime) as cli:  # `charter keys rotate --kek` in another process
+        rotate_kek(cli, new_file_kek=True)
+        new_kek = cli.keyring.kek_id
+    assert readable(runtime, values)  # data keys now wrapped under a KEK the server did not load
+    runtime.store.put("tenant-new", "note", "K", "after the rotation")  # a new data key ...
+    assert runtime.keyring.kek_id == new_kek
+    assert runtime.keyring.kek_usage() == {new_kek: 5}  # ... wrapped under the new KEK, not the retired one

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -251,23 +252,66 @@ CURRENT_FILE = "kek.key"
 _NEXT_FILE = "kek-next.key"
 
 
+class _FileKekRing(KekRing):
+    """The KEK ring of a ``keys/`` folder, which follows a rotation made by another process.
+
+    Another process (``charter keys rotate --kek``) may make a new ``kek.key`` and re-wrap every data key
+    under it while this one runs. So before wrapping, the ring checks whether ``kek.key`` changed (one
+    ``stat``; wrapping is rare: a new tenant, a new key version) and reloads the folder if so; and a data
+    key wrapped under a KEK it does not know makes it reload the folder once before failing.
+    """
+
+    def __init__(self, directory: Path, random: Random) -> None:
+        self._directory = directory
+        self._random = random
+        self._lock = threading.Lock()
+        self._load()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = (self._directory / CURRENT_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def _load(self) -> None:
+        directory, random = self._directory, self._random
+        current, upcoming = directory / CURRENT_FILE, directory / _NEXT_FILE
+        if not current.exists() and upcoming.exists():
+            os.replace(upcoming, current)  # a rotation interrupted between its two renames
+        previous = [
+            FileKeyProvider(path, random=random, create=False)
+            for path in sorted(directory.glob("kek-*.key"))
+            if path.name != _NEXT_FILE
+        ]
+        if upcoming.exists():
+            previous.append(FileKeyProvider(upcoming, random=random, create=False))
+        KekRing.__init__(self, FileKeyProvider(current, random=random), previous)
+        self._loaded = self._stamp()
+
+    def _reload(self) -> None:
+        with self._lock:
+            self._load()
+
+    def wrap(self, data_key: bytes, aad: bytes) -> bytes:
+        if self._stamp() != self._loaded:
+            self._reload()
+        return super().wrap(data_key, aad)
+
+    def unwrap(self, wrapped: bytes, aad: bytes, kek_id: str | None = None) -> bytes:
+        if kek_id is not None and kek_id not in self._by_id:
+            self._reload()
+        return super().unwrap(wrapped, aad, kek_id)
+
+
 def file_kek_ring(directory: Path, *, random: Random = os.urandom) -> KekRing:
     """The file KEKs of a data directory's ``keys/`` folder: ``kek.key`` (current, created on first use)
     and every retired ``kek-*.key`` kept by earlier rotations.
 
-    A rotation interrupted between its two renames is completed here.
+    A rotation interrupted between its two renames is completed here. The ring follows a rotation made
+    by another process while this one runs (see :class:`_FileKekRing`).
     """
-    current, upcoming = directory / CURRENT_FILE, directory / _NEXT_FILE
-    if not current.exists() and upcoming.exists():
-        os.replace(upcoming, current)
-    previous = [
-        FileKeyProvider(path, random=random, create=False)
-        for path in sorted(directory.glob("kek-*.key"))
-        if path.name != _NEXT_FILE
-    ]
-    if upcoming.exists():
-        previous.append(FileKeyProvider(upcoming, random=random, create=False))
-    return KekRing(FileKeyProvider(current, random=random), previous)
+    return _FileKekRing(directory, random)
 
 
 def rotate_file_kek(directory: Path, *, random: Random = os.urandom) -> tuple[KeyProvider, KeyProvider]:
