@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import structlog
 
 from charter.atlassian import ConnectLifecycle
 from charter.jobs import Jobs, RunnerLock, run_purge
@@ -93,6 +94,7 @@ def test_a_failing_run_is_logged_and_does_not_stop_the_scheduler(
     monkeypatch.setattr(runtime.purger, "run", broken)
     jobs = Jobs(runtime)
     jobs._purge()  # what the scheduler's thread calls: no exception escapes
+    structlog.reset_defaults()
     [line] = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "scheduled job failed" in x]
     assert (line["job"], line["error"], line["level"]) == ("purge", "OSError", "error")
     with RunnerLock(runtime, "purge") as acquired:

@@ -53,7 +53,7 @@ def test_configured_logger_writes_json_without_secrets() -> None:
 def test_paths_lose_ips_and_named_secrets() -> None:
     event = scrub(None, "info", {"path": "/x/203.0.113.5/2001:db8::1/token=abcd;password=hunter2/AKIAABCDEFGHIJKLMNOP"})
     assert event["path"] == "/x/[redacted-ip]/[redacted-ip]/token=[redacted];password=[redacted]/[redacted-key]"
-    untouched = "at 22:10:29 ver 5.2.13 std::vector bind=:: key_id=k-1"
+    untouched = "at 22:10:29 ver 5.2.13 std::vector bind=:: key_id=k-1 http://127.0.0.1:8000 on 0.0.0.0 and ::1"
     assert scrub(None, "info", {"detail": untouched})["detail"] == untouched
 
 

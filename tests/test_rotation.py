@@ -134,3 +134,22 @@ def test_a_running_process_follows_a_file_kek_rotation_made_by_another(runtime: 
     runtime.store.put("tenant-new", "note", "K", "after the rotation")  # a new data key ...
     assert runtime.keyring.kek_id == new_kek
     assert runtime.keyring.kek_usage() == {new_kek: 5}  # ... wrapped under the new KEK, not the retired one
+
+
+def test_re_encryption_can_wait_out_the_key_cache_and_retire_in_one_run(runtime: Runtime) -> None:
+    values = seed(runtime, 2, 2)
+    rotate_data_keys(runtime)
+    assert isinstance(runtime.clock, FrozenClock)
+    clock = runtime.clock
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        runtime.store.put("tenant-0", "note", "late", "sealed meanwhile")  # written meanwhile
+        clock.advance(timedelta(seconds=seconds))
+
+    summary = reencrypt_all(runtime, wait=wait)
+    assert waits == [60.0]
+    assert summary == "re-encrypted 4 value(s); retired 2 old data key version(s)"
+    assert runtime.keyring.live_versions("tenant-0") == [2]
+    assert readable(runtime, values) and runtime.store.get("tenant-0", "note", "late") == "sealed meanwhile"

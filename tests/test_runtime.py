@@ -103,3 +103,25 @@ def test_the_runtime_shares_one_state(runtime: Any) -> None:
     assert runtime.keyring.kek_id in runtime.keyring.kek_usage()  # the audit key exists from the start
     assert runtime.store.kinds >= {"note", "note-author"}
     assert runtime.purger.rule == 'retention.tenant_data_after_uninstall = "30d"'
+
+
+def test_a_missing_key_file_is_never_replaced_by_a_new_one(tmp_path: Path) -> None:
+    charter = charter_with(tmp_path, "file")
+    data = tmp_path / "data"
+    with open_runtime(charter, data_dir=data, clock=FrozenClock(NOW), environ={}) as rt:
+        rt.store.put("tenant-a", "note", "K", "x")
+    (data / "keys" / "kek.key").unlink()
+    with pytest.raises(SetupError, match=r"kek.key is missing, but the key store holds data keys"):
+        open_runtime(charter, data_dir=data, clock=FrozenClock(NOW), environ={})
+    assert not (data / "keys" / "kek.key").exists()
+
+
+def test_switching_to_the_file_provider_on_an_env_store_makes_no_key(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with open_runtime(
+        charter_with(tmp_path, "env"), data_dir=data, clock=FrozenClock(NOW), environ={"CHARTER_KEK": b64key()}
+    ):
+        pass
+    with pytest.raises(SetupError, match="is missing"):
+        open_runtime(charter_with(tmp_path, "file"), data_dir=data, clock=FrozenClock(NOW), environ={})
+    assert not (data / "keys").exists()

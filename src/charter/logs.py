@@ -58,8 +58,16 @@ def _mask(text: str) -> str:
     text = _NAMED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
     text = _AWS_KEY.sub("[redacted-key]", text)
     text = _EMAIL.sub("[redacted-email]", text)
-    text = _IPV6.sub("[redacted-ip]", text)
-    return _IPV4.sub("[redacted-ip]", text)
+    text = _IPV6.sub(_ip, text)
+    return _IPV4.sub(_ip, text)
+
+
+#: Addresses that identify no one: the loopback and "any" addresses a server binds to.
+_NOT_PERSONAL_IPS = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::"})  # noqa: S104 - compared, not bound
+
+
+def _ip(match: re.Match[str]) -> str:
+    return match.group(0) if match.group(0) in _NOT_PERSONAL_IPS else "[redacted-ip]"
 
 
 def scrub(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

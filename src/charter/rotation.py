@@ -78,19 +78,35 @@ def rotate_data_keys(runtime: Runtime, *, progress: Progress | None = None) -> s
     return f"new data key version for {len(tenants)} tenant(s); older values are re-encrypted when read"
 
 
-def reencrypt_all(runtime: Runtime, *, progress: Progress | None = None) -> str:
-    """Re-encrypt every value under its tenant's newest data key, then retire the older versions."""
+def reencrypt_all(
+    runtime: Runtime, *, progress: Progress | None = None, wait: Callable[[float], None] | None = None
+) -> str:
+    """Re-encrypt every value under its tenant's newest data key, then retire the older versions.
+
+    A version newer than the key cache's TTL (60 s) cannot be retired yet: another process may still seal
+    with an older one. With ``wait`` (called with the seconds to wait, e.g. ``time.sleep``), this waits
+    that long, re-encrypts what was written meanwhile and retires; without, it says to run again.
+    """
     tenants = _tenants(runtime)
     values = retired = 0
-    postponed: list[str] = []
+    postponed: dict[str, float] = {}
     for i, tenant_id in enumerate(tenants, 1):
         values += runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
         try:
             retired += len(runtime.keyring.retire_old_versions(tenant_id))
-        except RotationTooRecentError:
-            postponed.append(tenant_id)
+        except RotationTooRecentError as exc:
+            postponed[tenant_id] = exc.retry_after
         if progress is not None:
             progress(i, len(tenants))
+    if postponed and wait is not None:
+        wait(max(postponed.values()))
+        for tenant_id in list(postponed):
+            values += runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
+            try:
+                retired += len(runtime.keyring.retire_old_versions(tenant_id))
+                del postponed[tenant_id]
+            except RotationTooRecentError:  # pragma: no cover - the wait was cut short
+                pass
     runtime.audit.record(
         "keys.re-encrypted",
         actor="cli",

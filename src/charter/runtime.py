@@ -22,6 +22,7 @@ from charter.store import (
     Keyring,
     StoreError,
     TenantStore,
+    key_store_is_empty,
     prepare_data_dir,
     sqlite_url,
 )
@@ -34,10 +35,11 @@ class SetupError(Exception):
     """Charter cannot be set up as configured; the message says why (never a key or password)."""
 
 
-def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str]) -> KekRing:
+def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str], *, new: bool = True) -> KekRing:
     """The key-encryption keys named by ``encryption.at_rest.key_provider``.
 
-    * ``file`` (default): ``<data dir>/keys/kek.key``, created on first use, plus retired ``kek-*.key``.
+    * ``file`` (default): ``<data dir>/keys/kek.key``, created when the key store is ``new`` (holds no data
+      key yet), plus retired ``kek-*.key``.
     * ``env``: ``CHARTER_KEK`` (base64 of 32 bytes); previous KEKs in ``CHARTER_KEK_PREVIOUS``
       (comma-separated) while a rotation is under way.
     * ``aws-kms``: ``CHARTER_KMS_KEY_ID`` (id, ARN or alias); ``CHARTER_KMS_PREVIOUS_KEY_IDS`` during a
@@ -51,7 +53,13 @@ def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str]) -> Ke
     kind = (at_rest.key_provider if at_rest else None) or "file"
     try:
         if kind == "file":
-            return file_kek_ring(data_dir / "keys")
+            current = data_dir / "keys" / "kek.key"
+            if not new and not current.exists() and not (data_dir / "keys" / "kek-next.key").exists():
+                raise SetupError(
+                    f"the key-encryption key file {current} is missing, but the key store holds data keys it "
+                    "wraps: restore it from your key backup (without it the data cannot be read)"
+                )
+            return file_kek_ring(data_dir / "keys", create=new)
         if kind == "env":
             if not environ.get("CHARTER_KEK"):
                 raise SetupError("encryption.at_rest.key_provider is 'env' but CHARTER_KEK is not set")
@@ -139,7 +147,7 @@ def open_runtime(
         keys = Database(keys_database_url or database_url or sqlite_url(directory, KEYS_FILE), role="keys")
         opened.append(keys)
         keys.upgrade()
-        keyring = Keyring(keys, kek_ring(charter, directory, environ), clock=clock)
+        keyring = Keyring(keys, kek_ring(charter, directory, environ, new=key_store_is_empty(keys)), clock=clock)
         audit = AuditLog(database, keyring, clock=clock)
         try:
             audit.prepare()  # the audit key exists from the start, so every key rotation covers it

@@ -93,7 +93,18 @@ def test_audit_verify_finds_an_edited_entry(data_dir: Path) -> None:
     assert "entry 1" in err and "NOT intact" in err
 
 
-def test_keys_status_and_rotation(data_dir: Path) -> None:
+def test_keys_status_and_rotation(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import charter.cli._maintenance as maintenance
+
+    clock = FrozenClock(datetime.now(UTC))
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    monkeypatch.setattr(maintenance, "SystemClock", lambda: clock)
+    monkeypatch.setattr(maintenance.time, "sleep", sleep)
     code, out, _ = cli(data_dir, "keys", "status")
     assert code == 0
     first = out.splitlines()[0].removeprefix("current key-encryption key: ")
@@ -102,11 +113,12 @@ def test_keys_status_and_rotation(data_dir: Path) -> None:
     code, out, _ = cli(data_dir, "keys", "rotate", "--kek", "--data-keys", "--re-encrypt")
     assert code == 0, out
     assert "3 data key(s) re-wrapped" in out and "new data key version for 2 tenant(s)" in out
-    assert "re-encrypted 6 value(s)" in out and "2 tenant(s) rotated too recently" in out
+    # two notes and each tenant's sealed secret and base URL; v1 retired after waiting out the cache TTL
+    assert "re-encrypted 6 value(s); retired 2 old data key version(s)\n" in out
+    assert waits == [60.0]
     code, out, _ = cli(data_dir, "keys", "status")
     current = out.splitlines()[0].removeprefix("current key-encryption key: ")
-    # every key under the new KEK: the audit key, and two versions of each tenant's (v1 not yet retired)
-    assert current != first and f"  {current}: 5 data key(s)" in out and first not in out
+    assert current != first and f"  {current}: 3 data key(s)" in out and first not in out
     tenant = next(iter(tenants(data_dir)))
     code, out, _ = cli(
         data_dir, "records", "list", tenant, "note", "--staff", "staff-042", "--reason", "Support case SUP-1 check"

@@ -34,6 +34,16 @@ __all__ = ["AUDIT_KEY_OWNER", "AuditEntry", "AuditLog", "AuditReport"]
 #: The keyring "tenant" whose data key authenticates the audit log (never purged).
 AUDIT_KEY_OWNER = "charter:audit"
 _GENESIS = "0" * 64
+#: The first entry of every log.
+_STARTED = "audit.started"
+#: An entry Charter writes when it finds the log damaged on appending; :meth:`AuditLog.verify` reports it.
+_DAMAGE = "audit.damage-found"
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
+
+
 _APPEND_LOCK = 0x41756469744C6F67
 
 
@@ -66,7 +76,8 @@ class AuditReport:
 
     Attributes:
         entries: how many entries were checked.
-        head: the newest entry's hash (publish or note it to detect a rewrite by a KEK holder).
+        head: the newest entry's hash (note or publish it: a later log that does not contain it was rolled
+            back to an earlier copy, or rewritten by someone holding the KEK).
         problems: what is wrong, first problem first; empty when the log is intact.
     """
 
@@ -99,17 +110,22 @@ class AuditLog:
         self._keyring = keyring
         self._clock = clock
         self._key: bytes | None = None
+        self._new_log = False
 
     def prepare(self) -> None:
-        """Create (or load) the audit key now, so that it exists before any key rotation re-wraps keys.
+        """Create (or load) the audit key now, so that it exists before any key rotation re-wraps keys;
+        a new log gets its first entry, ``audit.started``.
 
         Raises:
             KeyProviderError: the KEK cannot unwrap it.
         """
         self._mac_key()
+        if self._new_log:
+            self.record("audit.started", actor="charter")
 
     def _mac_key(self) -> bytes:
         if self._key is None:
+            self._new_log = not self._keyring.live_versions(AUDIT_KEY_OWNER)
             self._key = self._keyring.derive(AUDIT_KEY_OWNER, b"charter audit log hmac v1")
         return self._key
 
@@ -135,7 +151,7 @@ class AuditLog:
         """
         if not kind or not actor:
             raise ValueError("an audit entry needs a kind and an actor")
-        body = json.dumps(payload or {}, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
+        body = _json(payload or {})
         self._mac_key()  # load the key before any transaction: it may need the key store
         if session is not None:
             return self._append(session, kind, actor, tenant_id, body)
@@ -151,7 +167,41 @@ class AuditLog:
         if self._db.dialect == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
         last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, _GENESIS)
+        head = session.get(AuditHeadRow, 1)
+        head_ok = head is not None and hmac.compare_digest(self._head_mac(head.seq, head.hash), head.mac)
+        if last is None and head is None:
+            seq, prev = 1, _GENESIS
+            if kind != _STARTED:  # the first entry of every log is its start; or the log was wiped
+                first = _STARTED if self._new_log else _DAMAGE
+                note = {} if self._new_log else {"found": "the log was empty although its key exists"}
+                started = self._write(session, 1, _GENESIS, first, "charter", None, _json(note))
+                seq, prev = 2, started.hash
+        elif head is not None and head_ok and last is not None and (head.seq, head.hash) == (last[0], last[1]):
+            seq, prev = last[0] + 1, last[1]
+        else:
+            # The log was damaged since the last append (entries removed from its end, or the head edited or
+            # removed). Continue after the newest position known, so removed entries show as a gap, and
+            # write down what was found: the head is rewritten below, and the evidence must not go with it.
+            last_seq, last_hash = (last[0], last[1]) if last is not None else (0, _GENESIS)
+            if head_ok and head is not None and head.seq > last_seq:
+                seq, prev = head.seq + 1, head.hash
+            else:
+                seq, prev = last_seq + 1, last_hash
+            found = {
+                "found": "the log's head record was missing or altered" if not head_ok else "entries were removed",
+                "log_ends_at": last_seq,
+                "head_records": head.seq if head is not None else None,
+            }
+            damage = self._write(session, seq, prev, _DAMAGE, "charter", None, _json(found))
+            seq, prev = seq + 1, damage.hash
+        return self._write(session, seq, prev, kind, actor, tenant_id, body)
+
+    def _write(
+        self, session: Session, seq: int, prev: str, kind: str, actor: str, tenant_id: str | None, body: str
+    ) -> AuditEntry:
+        """Add entry ``seq`` after ``prev`` and move the head to it."""
+        if kind == _STARTED:
+            self._new_log = False  # from now on an empty log means a removed one
         at = self._clock.now()
         entry_hash = self._hash(prev, _canonical(seq, at, kind, actor, tenant_id, body))
         with session.begin_nested():
@@ -213,6 +263,11 @@ class AuditLog:
             canonical = _canonical(row.seq, row.at, row.kind, row.actor, row.tenant_id, row.payload)
             if not hmac.compare_digest(self._hash(row.prev_hash, canonical), row.hash):
                 problems.append(f"entry {row.seq} was altered (its hash does not match its content)")
+            elif row.seq == 1 and row.kind != _STARTED:
+                problems.append("entry 1 is not the log's start (the log was removed and begun again)")
+            elif row.kind == _DAMAGE:
+                found = json.loads(row.payload).get("found", "damage")
+                problems.append(f"entry {row.seq}: Charter found the log damaged when appending: {found}")
             expected, prev = row.seq + 1, row.hash
         with self._db.session() as session:
             head = session.get(AuditHeadRow, 1)
@@ -220,6 +275,8 @@ class AuditLog:
         if head is None:
             if count:
                 problems.append("the log's head record is missing")
+            elif self._keyring.live_versions(AUDIT_KEY_OWNER):
+                problems.append("the log is empty, but its key exists: the log was removed")
         else:
             if not hmac.compare_digest(self._head_mac(head.seq, head.hash), head.mac):
                 problems.append("the log's head record was altered")

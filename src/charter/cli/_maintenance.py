@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from charter.cli._common import ConfigOption, die, load_or_exit
@@ -51,9 +54,29 @@ def runtime(config: Path, data_dir: Path, database_url: str | None, keys_databas
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr, shown only on a terminal (stdout stays the command's result)."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
     )
+
+
+def waiting(progress: Progress) -> Callable[[float], None]:
+    """Wait (real time) with a line saying why: running processes drop old data keys within the cache TTL."""
+
+    def wait(seconds: float) -> None:
+        progress.console.print(
+            f"waiting {seconds:.0f} s until running processes no longer use the old data keys (cache TTL) ...",
+            style=None,
+        )
+        time.sleep(seconds)
+
+    return wait
 
 
 def _when(value: datetime) -> str:
@@ -108,6 +131,7 @@ def keys_status(
         for kek_id, count in sorted(rt.keyring.kek_usage().items()):
             marker = "" if kek_id == current else "   (re-wrap with: charter keys rotate --rewrap)"
             typer.echo(f"  {kek_id}: {count} data key(s){marker}")
+        typer.echo("(data keys: each tenant's, one per version not yet retired, and the audit log's own key)")
 
 
 @keys_app.command("rotate")
@@ -144,7 +168,7 @@ def keys_rotate(
                 if data_keys:
                     typer.echo(rotate_data_keys(rt, progress=step("new data key versions")))
                 if re_encrypt:
-                    typer.echo(reencrypt_all(rt, progress=step("re-encrypting")))
+                    typer.echo(reencrypt_all(rt, progress=step("re-encrypting"), wait=waiting(progress)))
         except KeyRotationError as exc:
             die(str(exc))
 
@@ -208,7 +232,8 @@ def tenants_list(
     database_url: DatabaseOption = None,
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
-    """Print every tenant as a JSON line: ids, app, state and since when (no secrets, no personal data)."""
+    """Print every tenant as a JSON line: Charter's id, the Atlassian ids (clientKey, cloudId, installationId),
+    the state and since when, and when its purge is due (no secrets, no personal data)."""
     with runtime(config, data_dir, database_url, keys_database_url) as rt:
         for tenant in rt.registry.all():
             due = rt.purger.due_at(tenant)
@@ -216,6 +241,7 @@ def tenants_list(
                 "tenant": tenant.id,
                 "platform": tenant.platform,
                 "app": tenant.app_key,
+                "client_key": tenant.client_key,
                 "cloud_id": tenant.cloud_id,
                 "installation_id": tenant.installation_id,
                 "state": str(tenant.state),
@@ -261,7 +287,7 @@ def records_get(
     with _staff_access(config, data_dir, database_url, keys_database_url) as access:
         value = access.get(tenant, kind, key, staff_id=staff, reason=reason)
     if value is None:
-        typer.echo(f"no {kind} record {key!r} for tenant {tenant}", err=True)
+        typer.echo(f"charter: no {kind} record {key!r} for tenant {tenant}", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -279,7 +305,7 @@ def records_list(
     database_url: DatabaseOption = None,
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
-    """Print records of a kind as JSON lines ``{"key": ..., "value": ...}``."""
+    """Print records of a kind, one JSON object per line with "key" and "value"."""
     with _staff_access(config, data_dir, database_url, keys_database_url) as access:
         rows = access.list(tenant, kind, prefix=prefix, limit=limit, staff_id=staff, reason=reason)
     for key, value in rows:

@@ -244,7 +244,10 @@ class KekRing:
         """
         provider = self._by_id.get(kek_id or self.current.key_id)
         if provider is None:
-            raise KeyProviderError(f"no key-encryption key with id {kek_id} is configured (was it rotated away?)")
+            raise KeyProviderError(
+                f"a data key is wrapped by the key-encryption key {kek_id}, which is not configured here "
+                "(another key file, CHARTER_KEK or KMS key; or one retired too early)"
+            )
         return provider.unwrap(wrapped, aad)
 
 
@@ -261,11 +264,11 @@ class _FileKekRing(KekRing):
     key wrapped under a KEK it does not know makes it reload the folder once before failing.
     """
 
-    def __init__(self, directory: Path, random: Random) -> None:
+    def __init__(self, directory: Path, random: Random, create: bool) -> None:
         self._directory = directory
         self._random = random
         self._lock = threading.Lock()
-        self._load()
+        self._load(create)
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
@@ -274,7 +277,7 @@ class _FileKekRing(KekRing):
             return None
         return st.st_ino, st.st_mtime_ns
 
-    def _load(self) -> None:
+    def _load(self, create: bool = False) -> None:
         directory, random = self._directory, self._random
         current, upcoming = directory / CURRENT_FILE, directory / _NEXT_FILE
         if not current.exists() and upcoming.exists():
@@ -286,7 +289,7 @@ class _FileKekRing(KekRing):
         ]
         if upcoming.exists():
             previous.append(FileKeyProvider(upcoming, random=random, create=False))
-        KekRing.__init__(self, FileKeyProvider(current, random=random), previous)
+        KekRing.__init__(self, FileKeyProvider(current, random=random, create=create), previous)
         self._loaded = self._stamp()
 
     def _reload(self) -> None:
@@ -304,14 +307,17 @@ class _FileKekRing(KekRing):
         return super().unwrap(wrapped, aad, kek_id)
 
 
-def file_kek_ring(directory: Path, *, random: Random = os.urandom) -> KekRing:
-    """The file KEKs of a data directory's ``keys/`` folder: ``kek.key`` (current, created on first use)
-    and every retired ``kek-*.key`` kept by earlier rotations.
+def file_kek_ring(directory: Path, *, random: Random = os.urandom, create: bool = True) -> KekRing:
+    """The file KEKs of a data directory's ``keys/`` folder: ``kek.key`` (current; created if missing
+    and ``create``) and every retired ``kek-*.key`` kept by earlier rotations.
 
     A rotation interrupted between its two renames is completed here. The ring follows a rotation made
     by another process while this one runs (see :class:`_FileKekRing`).
+
+    Raises:
+        KeyProviderError: ``kek.key`` is missing (and not ``create``), unreadable, or readable by others.
     """
-    return _FileKekRing(directory, random)
+    return _FileKekRing(directory, random, create)
 
 
 def rotate_file_kek(directory: Path, *, random: Random = os.urandom) -> tuple[KeyProvider, KeyProvider]:

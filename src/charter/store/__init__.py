@@ -6,7 +6,13 @@ stateless web replicas share. Both pass one conformance suite (``tests/store``).
 
 from charter.store._db import DATABASE_FILE, KEYS_FILE, Database, StoreError, prepare_data_dir, redact_url, sqlite_url
 from charter.store._history import StatementVersion, list_statement_versions, record_statement
-from charter.store._keyring import KeyDestroyedError, Keyring, RotationTooRecentError, blob_version
+from charter.store._keyring import (
+    KeyDestroyedError,
+    Keyring,
+    RotationTooRecentError,
+    blob_version,
+    key_store_is_empty,
+)
 from charter.store._models import AuditHeadRow, AuditRow, PurgeRow, RecordRow, TenantEventRow, TenantRow
 from charter.store._records import TenantStore, UndeclaredKindError
 
@@ -28,6 +34,7 @@ __all__ = [
     "TenantStore",
     "UndeclaredKindError",
     "blob_version",
+    "key_store_is_empty",
     "list_statement_versions",
     "prepare_data_dir",
     "record_statement",

@@ -35,7 +35,7 @@ from charter.crypto import KEY_BYTES, DecryptionError, KekRing, KeyProvider, Ran
 from charter.store._db import Database
 from charter.store._models import DataKeyRow
 
-__all__ = ["KeyDestroyedError", "Keyring", "RotationTooRecentError", "blob_version"]
+__all__ = ["KeyDestroyedError", "Keyring", "RotationTooRecentError", "blob_version", "key_store_is_empty"]
 
 
 class KeyDestroyedError(DecryptionError):
@@ -43,7 +43,15 @@ class KeyDestroyedError(DecryptionError):
 
 
 class RotationTooRecentError(Exception):
-    """Old data-key versions cannot be retired yet: the newest is younger than the key cache's TTL."""
+    """Old data-key versions cannot be retired yet: the newest is younger than the key cache's TTL.
+
+    Attributes:
+        retry_after: seconds until they can be.
+    """
+
+    def __init__(self, tenant_id: str, retry_after: float) -> None:
+        super().__init__(tenant_id)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -59,6 +67,12 @@ def _dek_aad(tenant_id: str, version: int) -> bytes:
 
 def _data_aad(tenant_id: str, purpose: str) -> bytes:
     return f"charter:data:{tenant_id}:{purpose}".encode()
+
+
+def key_store_is_empty(db: Database) -> bool:
+    """Whether the key store holds no data key at all (a new installation: a new KEK may be made)."""
+    with db.session() as session:
+        return session.scalar(select(DataKeyRow.tenant_id).limit(1)) is None
 
 
 def blob_version(blob: bytes) -> int:
@@ -284,8 +298,8 @@ class Keyring:
             created = session.scalar(
                 select(DataKeyRow.created_at).where(DataKeyRow.tenant_id == tenant_id, DataKeyRow.version == newest)
             )
-        if created is not None and (self._clock.now() - created).total_seconds() < self._ttl:
-            raise RotationTooRecentError(tenant_id)
+        if created is not None and (age := (self._clock.now() - created).total_seconds()) < self._ttl:
+            raise RotationTooRecentError(tenant_id, self._ttl - age)
         with self._lock:
             self._cache.pop(tenant_id, None)
         with self._db.session() as session:
