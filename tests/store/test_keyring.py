@@ -63,7 +63,7 @@ def test_a_wrong_kek_cannot_unwrap(keyring: Keyring, tmp_path: Path) -> None:
     stranger = Keyring(
         keyring._db, FileKeyProvider(tmp_path / "other.key"), clock=FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
     )
-    with pytest.raises(KeyProviderError, match="wrapped by the key-encryption key file:.*not configured here"):
+    with pytest.raises(KeyProviderError, match=r"wrapped by the key-encryption key file:.*not configured here"):
         stranger.open("tenant-a", "secret", blob)
 
 

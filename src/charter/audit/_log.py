@@ -8,6 +8,12 @@ matches), a removed one (a gap, or a broken link), reordered ones (broken links)
 head names an entry that is not there). The audit key is a data key of the keyring, wrapped by the KEK:
 someone who can write the database but does not hold the KEK cannot re-chain a forged history.
 
+Damage must also survive later appends. Every log begins with ``audit.started`` (written when its key is
+made), so a removed log shows: it is empty while its key exists, or it begins with something else.
+Appends chain from the authenticated head, not from the last row, so entries cut off the end stay a gap;
+and when an append finds the head missing, altered or ahead of the rows, it first writes an
+``audit.damage-found`` entry saying so, which :meth:`AuditLog.verify` reports for ever after.
+
 Entries hold ids, kinds, counts and reasons; never personal data or secrets (callers' duty, checked by
 tests of each caller).
 """
