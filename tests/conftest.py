@@ -171,3 +171,25 @@ def kms_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+#: The Connect app of ``examples/forge-remote.toml``.
+CONNECT_APP = "com.example.issue-notes.connect"
+
+
+def connect_install(registry: Any, client_key: str, at: datetime, *, secret: str = "s1-fake-secret-0001") -> str:
+    """Install a fake Connect tenant through the registry (as a verified ``installed`` callback would);
+    returns Charter's tenant id."""
+    from charter.atlassian import ConnectLifecycle
+
+    payload = ConnectLifecycle.model_validate(
+        {
+            "key": CONNECT_APP,
+            "clientKey": client_key,
+            "sharedSecret": secret,
+            "baseUrl": "https://fake-site.atlassian.net",
+            "productType": "jira",
+            "eventType": "installed",
+        }
+    )
+    return str(registry.connect_installed(CONNECT_APP, payload, at=at).id)

@@ -8,25 +8,13 @@ from typing import Any
 import pytest
 
 from charter.access import AccessDeniedError, StaffAccess
-from charter.atlassian import ConnectLifecycle
 from charter.runtime import Runtime
 from charter.store import UndeclaredKindError
-
-APP = "com.example.issue-notes.connect"
+from tests.conftest import connect_install
 
 
 def install(rt: Runtime, client_key: str = "fake-client-key-1111") -> str:
-    payload = ConnectLifecycle.model_validate(
-        {
-            "key": APP,
-            "clientKey": client_key,
-            "sharedSecret": "s1-fake-secret-0001",
-            "baseUrl": "https://fake-site.atlassian.net",
-            "productType": "jira",
-            "eventType": "installed",
-        }
-    )
-    return rt.registry.connect_installed(APP, payload, at=rt.clock.now() - timedelta(days=1)).id
+    return connect_install(rt.registry, client_key, rt.clock.now() - timedelta(days=1))
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import structlog
 
-from charter.atlassian import ConnectLifecycle
 from charter.jobs import Jobs, RunnerLock, run_purge
 from charter.logs import configure_logging
 from charter.runtime import Runtime, open_runtime
 from charter.tenants import EventKind
+from tests.conftest import CONNECT_APP, connect_install
 
-APP = "com.example.issue-notes.connect"
+APP = CONNECT_APP
 
 
 def twin(rt: Runtime) -> Runtime:
@@ -31,17 +31,7 @@ def twin(rt: Runtime) -> Runtime:
 
 
 def uninstalled_tenant(rt: Runtime, at: datetime) -> str:
-    payload = ConnectLifecycle.model_validate(
-        {
-            "key": APP,
-            "clientKey": "fake-client-key-1111",
-            "sharedSecret": "s1-fake-secret-0001",
-            "baseUrl": "https://fake-site.atlassian.net",
-            "productType": "jira",
-            "eventType": "installed",
-        }
-    )
-    tenant = rt.registry.connect_installed(APP, payload, at=at).id
+    tenant = connect_install(rt.registry, "fake-client-key-1111", at)
     rt.registry.connect_event(APP, "fake-client-key-1111", EventKind.UNINSTALLED, at=at + timedelta(hours=1))
     return tenant
 

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from charter.atlassian import ConnectLifecycle
 from charter.clock import FrozenClock
 from charter.policy import load_charter
 from charter.runtime import open_runtime
 from charter.tenants import EventKind
 from tests.cli.test_cli import EXAMPLE, run
-from tests.conftest import NOW
+from tests.conftest import CONNECT_APP, NOW, connect_install
 
-APP = "com.example.issue-notes.connect"
+APP = CONNECT_APP
 
 
 @pytest.fixture
@@ -28,17 +27,7 @@ def data_dir(tmp_path: Path) -> Path:
     charter = load_charter(Path(EXAMPLE), clock=FrozenClock(NOW))
     with open_runtime(charter, data_dir=data, clock=FrozenClock(now), environ={}) as rt:
         for client_key, days in (("fake-client-key-0040", 40), ("fake-client-key-0010", 10)):
-            payload = ConnectLifecycle.model_validate(
-                {
-                    "key": APP,
-                    "clientKey": client_key,
-                    "sharedSecret": "s1-fake-secret-0001",
-                    "baseUrl": "https://fake-site.atlassian.net",
-                    "productType": "jira",
-                    "eventType": "installed",
-                }
-            )
-            tenant = rt.registry.connect_installed(APP, payload, at=now - timedelta(days=days + 1)).id
+            tenant = connect_install(rt.registry, client_key, now - timedelta(days=days + 1))
             rt.store.put(tenant, "note", "FAKE-1", {"text": f"note of {client_key}"})
             rt.registry.connect_event(APP, client_key, EventKind.UNINSTALLED, at=now - timedelta(days=days))
     return data
