@@ -161,6 +161,20 @@ def runtime(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock:
         yield opened
 
 
+def reopen_runtime(rt: Any, environ: dict[str, str] | None = None) -> Any:
+    """Another process's :class:`~charter.runtime.Runtime` on the same state as ``rt``."""
+    from charter.runtime import open_runtime
+
+    return open_runtime(
+        rt.charter,
+        data_dir=rt.data_dir,
+        clock=rt.clock,
+        database_url=None if rt.database.dialect == "sqlite" else rt.database.url,
+        keys_database_url=None if rt.key_database.dialect == "sqlite" else rt.key_database.url,
+        environ=environ or {},
+    )
+
+
 @pytest.fixture(scope="session")
 def kms_endpoint() -> Iterator[str]:
     """A local AWS KMS (moto server) for the KMS key provider; stopped after the session."""

@@ -11,23 +11,11 @@ import structlog
 
 from charter.jobs import Jobs, RunnerLock, run_purge
 from charter.logs import configure_logging
-from charter.runtime import Runtime, open_runtime
+from charter.runtime import Runtime
 from charter.tenants import EventKind
-from tests.conftest import CONNECT_APP, connect_install
+from tests.conftest import CONNECT_APP, connect_install, reopen_runtime
 
 APP = CONNECT_APP
-
-
-def twin(rt: Runtime) -> Runtime:
-    """A second process's runtime on the same state."""
-    return open_runtime(
-        rt.charter,
-        data_dir=rt.data_dir,
-        clock=rt.clock,
-        database_url=None if rt.database.dialect == "sqlite" else rt.database.url,
-        keys_database_url=None if rt.key_database.dialect == "sqlite" else rt.key_database.url,
-        environ={},
-    )
 
 
 def uninstalled_tenant(rt: Runtime, at: datetime) -> str:
@@ -37,7 +25,7 @@ def uninstalled_tenant(rt: Runtime, at: datetime) -> str:
 
 
 def test_one_runner_at_a_time(runtime: Runtime) -> None:
-    with twin(runtime) as other:
+    with reopen_runtime(runtime) as other:
         with RunnerLock(runtime, "purge") as first:
             assert first is True
             with RunnerLock(other, "purge") as second:

@@ -18,7 +18,7 @@ from charter.runtime import Runtime, open_runtime
 from charter.store import RecordRow
 from charter.store._keyring import blob_version
 from charter.store._models import DataKeyRow
-from tests.conftest import EXAMPLES, NOW
+from tests.conftest import EXAMPLES, NOW, reopen_runtime
 
 
 def seed(rt: Runtime, tenants: int = 3, records: int = 4) -> dict[tuple[str, str], Any]:
@@ -36,24 +36,13 @@ def readable(rt: Runtime, values: dict[tuple[str, str], Any]) -> bool:
     return all(rt.store.get(tenant, "note", key) == value for (tenant, key), value in values.items())
 
 
-def reopen(rt: Runtime, environ: dict[str, str] | None = None) -> Runtime:
-    return open_runtime(
-        rt.charter,
-        data_dir=rt.data_dir,
-        clock=rt.clock,
-        database_url=None if rt.database.dialect == "sqlite" else rt.database.url,
-        keys_database_url=None if rt.key_database.dialect == "sqlite" else rt.key_database.url,
-        environ=environ or {},
-    )
-
-
 def test_a_new_file_kek_rewraps_every_data_key_and_keeps_the_old_file(runtime: Runtime) -> None:
     values = seed(runtime)
     before = runtime.keyring.kek_id
     summary = rotate_kek(runtime, new_file_kek=True)
     assert "4 data key(s) re-wrapped" in summary  # three tenants and the audit key
     assert readable(runtime, values)  # this process, still holding the old KEK ring
-    with reopen(runtime) as after:
+    with reopen_runtime(runtime) as after:
         assert after.keyring.kek_id != before
         assert after.keyring.kek_usage() == {after.keyring.kek_id: 4}
         assert readable(after, values)
@@ -127,7 +116,7 @@ def test_data_key_rotation_lazy_then_batch_then_retired(runtime: Runtime) -> Non
 
 def test_a_running_process_follows_a_file_kek_rotation_made_by_another(runtime: Runtime) -> None:
     values = seed(runtime)  # `runtime` plays `charter serve`: it has not read any value yet
-    with reopen(runtime) as cli:  # `charter keys rotate --kek` in another process
+    with reopen_runtime(runtime) as cli:  # `charter keys rotate --kek` in another process
         rotate_kek(cli, new_file_kek=True)
         new_kek = cli.keyring.kek_id
     assert readable(runtime, values)  # data keys now wrapped under a KEK the server did not load

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from charter.audit import AUDIT_KEY_OWNER
 from charter.crypto import KekRing, file_kek_ring, promote_file_kek, rotate_file_kek
-from charter.runtime import Runtime
+from charter.runtime import Runtime, kek_provider
 from charter.store import Keyring, RotationTooRecentError
 
 __all__ = ["KeyRotationError", "reencrypt_all", "rotate_data_keys", "rotate_kek"]
@@ -39,8 +39,7 @@ def rotate_kek(runtime: Runtime, *, new_file_kek: bool, progress: Progress | Non
     Raises:
         KeyRotationError: ``new_file_kek`` with a provider other than ``file``.
     """
-    at_rest = runtime.charter.encryption.at_rest
-    provider = (at_rest.key_provider if at_rest else None) or "file"
+    provider = kek_provider(runtime.charter)
     if not new_file_kek:
         count = runtime.keyring.rewrap(progress=progress)
         runtime.audit.record("keys.rewrapped", actor="cli", payload={"kek": runtime.keyring.kek_id, "data_keys": count})
@@ -55,8 +54,7 @@ def rotate_kek(runtime: Runtime, *, new_file_kek: bool, progress: Progress | Non
     known = file_kek_ring(keys_dir)  # the old (still current), the new one and every retired KEK
     ring = KekRing(new, [k for k in known.providers if k.key_id != new.key_id])
     count = Keyring(runtime.key_database, ring, clock=runtime.clock).rewrap(progress=progress)
-    retired = promote_file_kek(keys_dir, old)
-    runtime.keyring.use_kek(file_kek_ring(keys_dir))  # this process goes on with the new KEK
+    retired = promote_file_kek(keys_dir, old)  # running processes, this one included, follow (file_kek_ring)
     runtime.audit.record(
         "keys.kek-rotated", actor="cli", payload={"from": old.key_id, "to": new.key_id, "data_keys": count}
     )
@@ -78,6 +76,16 @@ def rotate_data_keys(runtime: Runtime, *, progress: Progress | None = None) -> s
     return f"new data key version for {len(tenants)} tenant(s); older values are re-encrypted when read"
 
 
+def _reencrypt_and_retire(runtime: Runtime, tenant_id: str) -> tuple[int, int, float | None]:
+    """Re-encrypt one tenant's values and retire its old key versions:
+    ``(values re-encrypted, versions retired, seconds to wait before retiring is allowed, or None)``."""
+    values = runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
+    try:
+        return values, len(runtime.keyring.retire_old_versions(tenant_id)), None
+    except RotationTooRecentError as exc:
+        return values, 0, exc.retry_after
+
+
 def reencrypt_all(
     runtime: Runtime, *, progress: Progress | None = None, wait: Callable[[float], None] | None = None
 ) -> str:
@@ -91,22 +99,19 @@ def reencrypt_all(
     values = retired = 0
     postponed: dict[str, float] = {}
     for i, tenant_id in enumerate(tenants, 1):
-        values += runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
-        try:
-            retired += len(runtime.keyring.retire_old_versions(tenant_id))
-        except RotationTooRecentError as exc:
-            postponed[tenant_id] = exc.retry_after
+        done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id)
+        values, retired = values + done, retired + gone
+        if retry_after is not None:
+            postponed[tenant_id] = retry_after
         if progress is not None:
             progress(i, len(tenants))
     if postponed and wait is not None:
         wait(max(postponed.values()))
         for tenant_id in list(postponed):
-            values += runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
-            try:
-                retired += len(runtime.keyring.retire_old_versions(tenant_id))
+            done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id)
+            values, retired = values + done, retired + gone
+            if retry_after is None:
                 del postponed[tenant_id]
-            except RotationTooRecentError:  # pragma: no cover - the wait was cut short
-                pass
     runtime.audit.record(
         "keys.re-encrypted",
         actor="cli",

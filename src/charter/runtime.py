@@ -28,11 +28,17 @@ from charter.store import (
 )
 from charter.tenants import Purger, Registry
 
-__all__ = ["Runtime", "SetupError", "kek_ring", "open_runtime"]
+__all__ = ["Runtime", "SetupError", "kek_provider", "kek_ring", "open_runtime"]
 
 
 class SetupError(Exception):
     """Charter cannot be set up as configured; the message says why (never a key or password)."""
+
+
+def kek_provider(charter: Charter) -> str:
+    """``encryption.at_rest.key_provider``: ``file`` (the default), ``env`` or ``aws-kms``."""
+    at_rest = charter.encryption.at_rest
+    return (at_rest.key_provider if at_rest else None) or "file"
 
 
 def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str], *, new: bool = True) -> KekRing:
@@ -49,8 +55,7 @@ def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str], *, ne
     Raises:
         SetupError: a variable is missing or a key cannot be used.
     """
-    at_rest = charter.encryption.at_rest
-    kind = (at_rest.key_provider if at_rest else None) or "file"
+    kind = kek_provider(charter)
     try:
         if kind == "file":
             current = data_dir / "keys" / "kek.key"

@@ -71,8 +71,7 @@ def waiting(progress: Progress) -> Callable[[float], None]:
 
     def wait(seconds: float) -> None:
         progress.console.print(
-            f"waiting {seconds:.0f} s until running processes no longer use the old data keys (cache TTL) ...",
-            style=None,
+            f"waiting {seconds:.0f} s until running processes no longer use the old data keys (cache TTL) ..."
         )
         time.sleep(seconds)
 

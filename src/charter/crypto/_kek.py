@@ -259,9 +259,10 @@ class _FileKekRing(KekRing):
     """The KEK ring of a ``keys/`` folder, which follows a rotation made by another process.
 
     Another process (``charter keys rotate --kek``) may make a new ``kek.key`` and re-wrap every data key
-    under it while this one runs. So before wrapping, the ring checks whether ``kek.key`` changed (one
-    ``stat``; wrapping is rare: a new tenant, a new key version) and reloads the folder if so; and a data
-    key wrapped under a KEK it does not know makes it reload the folder once before failing.
+    under it while this one runs. So before wrapping or naming its current KEK, the ring checks whether
+    ``kek.key`` changed (one ``stat``; both are rare: a new tenant, a new key version, a rotation) and
+    reloads the folder if so; and a data key wrapped under a KEK it does not know makes it reload the
+    folder once before failing.
     """
 
     def __init__(self, directory: Path, random: Random, create: bool) -> None:
@@ -296,9 +297,17 @@ class _FileKekRing(KekRing):
         with self._lock:
             self._load()
 
-    def wrap(self, data_key: bytes, aad: bytes) -> bytes:
+    def _follow(self) -> None:
         if self._stamp() != self._loaded:
             self._reload()
+
+    @property
+    def key_id(self) -> str:
+        self._follow()
+        return self.current.key_id
+
+    def wrap(self, data_key: bytes, aad: bytes) -> bytes:
+        self._follow()
         return super().wrap(data_key, aad)
 
     def unwrap(self, wrapped: bytes, aad: bytes, kek_id: str | None = None) -> bytes:

@@ -239,12 +239,6 @@ class Keyring:
         """The current KEK's id."""
         return self._kek.key_id
 
-    def use_kek(self, kek: KekRing | KeyProvider) -> None:
-        """Wrap and unwrap with ``kek`` from now on (after this process rotated the KEK)."""
-        with self._lock:
-            self._kek = kek if isinstance(kek, KekRing) else KekRing(kek)
-            self._cache.clear()
-
     def kek_usage(self) -> dict[str, int]:
         """Live DEKs per KEK id (after a complete :meth:`rewrap`, only the current one)."""
         with self._db.session() as session:
@@ -291,9 +285,10 @@ class Keyring:
             RotationTooRecentError: the newest version is younger than the cache TTL, so another process may
                 still seal with an older one; retire later.
         """
-        newest = self.current_version(tenant_id)
-        if newest is None:
+        live = self.live_versions(tenant_id)
+        if not live:
             return []
+        newest = live[-1]
         with self._db.session() as session:
             created = session.scalar(
                 select(DataKeyRow.created_at).where(DataKeyRow.tenant_id == tenant_id, DataKeyRow.version == newest)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -83,19 +83,10 @@ class Receipt:
     audit_seq: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "platform": self.platform,
-            "app_key": self.app_key,
-            "rule": self.rule,
-            "clock_started_at": self.clock_started_at,
-            "due_at": self.due_at,
-            "started_at": self.started_at,
-            "purged_at": self.purged_at,
-            "actor": self.actor,
-            "deleted": self.deleted,
-            "keys_destroyed": self.keys_destroyed,
-        }
+        """The receipt as the audit entry holds it (without ``audit_seq``, the entry's own number)."""
+        receipt = asdict(self)
+        del receipt["audit_seq"]
+        return receipt
 
 
 class Purger:
@@ -154,24 +145,27 @@ class Purger:
             started = {d.tenant_id for d in out}
             rows = session.scalars(
                 select(TenantRow)
-                .where(TenantRow.state.in_(_GONE), TenantRow.clock_started_at.is_not(None))
+                .where(
+                    TenantRow.state.in_(_GONE),
+                    TenantRow.clock_started_at <= now - self._retention.timedelta,
+                    TenantRow.id.not_in(started),
+                )
                 .order_by(TenantRow.clock_started_at)
             )
             for row in rows:
                 tenant = _tenant(row)
-                due_at = self.due_at(tenant)
-                if due_at is not None and due_at <= now and tenant.id not in started and tenant.clock_started_at:
-                    out.append(
-                        DuePurge(
-                            tenant.id,
-                            tenant.platform,
-                            tenant.app_key,
-                            tenant.state.value,
-                            tenant.clock_started_at,
-                            due_at,
-                            self.rule,
-                        )
+                assert tenant.clock_started_at is not None  # the query asks for it
+                out.append(
+                    DuePurge(
+                        tenant.id,
+                        tenant.platform,
+                        tenant.app_key,
+                        tenant.state.value,
+                        tenant.clock_started_at,
+                        tenant.clock_started_at + self._retention.timedelta,
+                        self.rule,
                     )
+                )
         return out
 
     def run(self, *, actor: str, progress: Callable[[int, int], None] | None = None) -> list[Receipt]:
