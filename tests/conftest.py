@@ -207,3 +207,19 @@ def connect_install(registry: Any, client_key: str, at: datetime, *, secret: str
         }
     )
     return str(registry.connect_installed(CONNECT_APP, payload, at=at).id)
+
+
+@pytest.fixture
+def s3_bucket(kms_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A fresh, empty bucket on the local moto server: ``(endpoint URL, bucket name)``; fake AWS credentials
+    are set in the environment for boto3."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-fake-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-fake-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    bucket = f"charter-test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=kms_endpoint, region_name="eu-west-1").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    return kms_endpoint, bucket

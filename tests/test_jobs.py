@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import structlog
 
-from charter.jobs import Jobs, RunnerLock, run_purge
+from charter.jobs import Jobs, RunnerLock, run_backups, run_purge
 from charter.logs import configure_logging
 from charter.runtime import Runtime
 from charter.tenants import EventKind
@@ -51,7 +51,7 @@ def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monk
     jobs.start()
     try:
         runs = jobs.next_runs()
-        assert set(runs) == {"purge", "purge-catch-up"}
+        assert set(runs) == {"purge", "purge-catch-up", "backup"}
         daily = runs["purge"]
         assert (daily.hour, daily.minute, daily.tzinfo) == (3, 17, UTC)
         assert timedelta(0) < daily - datetime.now(UTC) <= timedelta(days=1)
@@ -77,3 +77,54 @@ def test_a_failing_run_is_logged_and_does_not_stop_the_scheduler(
     assert (line["job"], line["error"], line["level"]) == ("purge", "OSError", "error")
     with RunnerLock(runtime, "purge") as acquired:
         assert acquired is True  # the failed run released the lock
+
+
+def _local_backups(rt: Runtime) -> None:
+    """Keep the example's local destination only (its second one is a real S3 bucket)."""
+    from charter.backup import BackupService
+
+    assert rt.charter.backups is not None
+    policy = rt.charter.backups.model_copy(update={"destinations": rt.charter.backups.destinations[:1]})
+    rt.charter = rt.charter.model_copy(update={"backups": policy})
+    rt.backups = BackupService(
+        rt.charter, rt.database, rt.keyring, rt.audit, clock=rt.clock, data_dir=rt.data_dir, environ={}
+    )
+
+
+def test_backups_run_when_due_once_and_drills_as_often_as_promised(runtime: Runtime) -> None:
+    _local_backups(runtime)
+    first = run_backups(runtime)
+    assert first is not None and set(first) == {"snapshot", "pruned", "drill"}
+    assert first["pruned"] == {"local": []} and first["drill"] is True
+    assert run_backups(runtime) == {}  # nothing due: the snapshot is younger than backups.frequency (24h)
+    runtime.clock.advance(timedelta(days=3))  # the service was down for three days: one catch-up run, not three
+    second = run_backups(runtime)
+    assert second is not None and set(second) == {"snapshot", "pruned"}
+    assert run_backups(runtime) == {}
+    assert [s.id for s in runtime.backups.snapshots()] == [second["snapshot"], first["snapshot"]]
+    runtime.clock.advance(timedelta(days=30))  # backups.restore_drills = "30d"
+    third = run_backups(runtime)
+    assert third is not None and third["drill"] is True
+    kinds = [e.kind for e in runtime.audit.entries() if e.kind.startswith("backup.")]
+    assert kinds.count("backup.created") == 3 and kinds.count("backup.drill") == 2
+
+
+def test_backups_run_in_one_process_at_a_time(runtime: Runtime) -> None:
+    _local_backups(runtime)
+    with reopen_runtime(runtime) as other:
+        _local_backups(other)
+        with RunnerLock(runtime, "backup") as held:
+            assert held is True
+            assert run_backups(other) is None
+        assert other.backups.snapshots() == []
+
+
+def test_the_backup_job_is_scheduled_when_the_charter_has_backups(runtime: Runtime) -> None:
+    jobs = Jobs(runtime)
+    jobs.start()
+    try:
+        runs = jobs.next_runs()
+    finally:
+        jobs.stop()
+    assert "backup" in runs
+    assert timedelta(seconds=60) < runs["backup"] - datetime.now(UTC) <= timedelta(seconds=90)

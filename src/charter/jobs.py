@@ -1,10 +1,13 @@
-"""Scheduled jobs of ``charter serve``: the daily purge (later issues add backups and reporting).
+"""Scheduled jobs of ``charter serve``: the daily purge, and backups (snapshot, verify, prune, drills) as often as
+the charter promises.
 
 APScheduler runs each job in a background thread. With several processes (web replicas sharing one
 PostgreSQL database, or several ``charter serve`` on one SQLite directory), a job runs in one process at
 a time: :class:`RunnerLock` is a PostgreSQL advisory lock, or an exclusive lock on a file in the data
 directory for SQLite. The others skip that run. A run missed while the service was down is run once on
-start (``coalesce``), not once per missed day.
+start (``coalesce``), not once per missed day. Backups are checked every 15 minutes: a snapshot is taken when the
+newest one is older than ``backups.frequency`` (so a run missed while the service was down is caught up once),
+then verified and pruned; a restore drill runs when the last one is older than ``backups.restore_drills``.
 """
 
 from __future__ import annotations
@@ -18,17 +21,18 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 
 from charter.logs import get_logger
 from charter.runtime import Runtime
 from charter.tenants import Receipt
 
-__all__ = ["Jobs", "RunnerLock", "run_purge"]
+__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge"]
 
 log = get_logger("charter.jobs")
 
-_LOCK_KEYS = {"purge": 0x4368617274657201}
+_LOCK_KEYS = {"purge": 0x4368617274657201, "backup": 0x4368617274657202}
 
 
 class RunnerLock:
@@ -85,6 +89,41 @@ def run_purge(runtime: Runtime, *, actor: str = "scheduler") -> list[Receipt] | 
         return receipts
 
 
+def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any] | None:
+    """Do whatever backup work is due: a snapshot (verified) and a prune of every destination when the newest
+    snapshot is older than ``backups.frequency``; a drill when the last is older than ``backups.restore_drills``.
+
+    Returns:
+        What was done (``snapshot``, ``pruned``, ``drill``), or ``None`` when skipped: no backups in the charter,
+        or another process holds the backup lock.
+
+    Raises:
+        BackupError: a step failed (the steps before it stay done).
+    """
+    charter_backups = runtime.charter.backups
+    if charter_backups is None or not charter_backups.enabled or not charter_backups.destinations:
+        return None
+    with RunnerLock(runtime, "backup") as acquired:
+        if not acquired:
+            log.info("backup skipped: another process is running it")
+            return None
+        done: dict[str, Any] = {}
+        backups = runtime.backups
+        if backups.due():
+            done["snapshot"] = backups.run(actor=actor, verify=True).id
+            done["pruned"] = {
+                target.name: backups.prune(destination=target.name, actor=actor).removed
+                for target in backups.destinations()
+            }
+        every = charter_backups.restore_drills
+        last = backups.last_drill()
+        if every is not None and (last is None or runtime.clock.now() - last.at >= timedelta(seconds=every.seconds)):
+            done["drill"] = backups.drill(actor=actor).ok
+        if done:
+            log.info("backup work done", **done)
+        return done
+
+
 @contextlib.contextmanager
 def _quiet_failures(job: str) -> Iterator[None]:
     try:
@@ -114,6 +153,10 @@ class Jobs:
             misfire_grace_time=23 * 3600,
         )
 
+    def _backups(self) -> None:
+        with _quiet_failures("backup"):
+            run_backups(self._runtime)
+
     def _purge(self) -> None:
         with _quiet_failures("purge"):
             run_purge(self._runtime)
@@ -124,6 +167,15 @@ class Jobs:
         self._scheduler.add_job(
             self._purge, "date", run_date=datetime.now(UTC) + timedelta(seconds=60), id="purge-catch-up"
         )
+        if self._runtime.charter.backups is not None and self._runtime.charter.backups.enabled:
+            self._scheduler.add_job(
+                self._backups,
+                IntervalTrigger(minutes=15, timezone="UTC"),
+                id="backup",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=90),
+            )
         self._scheduler.start()
         log.info("scheduler started", jobs=[job.id for job in self._scheduler.get_jobs()])
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from charter.audit import AuditLog
+from charter.backup import BackupService
 from charter.clock import Clock
 from charter.crypto import DecryptionError, EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
 from charter.policy import Charter
@@ -104,6 +105,7 @@ class Runtime:
     registry: Registry
     store: TenantStore
     purger: Purger
+    backups: BackupService
 
     def close(self) -> None:
         """Close both databases."""
@@ -181,4 +183,5 @@ def open_runtime(
         registry=Registry(database, keyring, clock=clock, audit=audit),
         store=TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock),
         purger=Purger(database, keyring, audit, clock=clock, retention=charter.retention.tenant_data_after_uninstall),
+        backups=BackupService(charter, database, keyring, audit, clock=clock, data_dir=directory, environ=environ),
     )

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from charter import __version__
+from charter.cli._backup import backup_app
 from charter.cli._common import (
     EXIT_PROBLEM,
     ConfigOption,
@@ -37,6 +38,7 @@ app = typer.Typer(
 DEFAULT_CONFIG = Path("charter.toml")
 
 app.command()(purge)
+app.add_typer(backup_app, name="backup")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(tenants_app, name="tenants")
@@ -56,6 +58,11 @@ def _main(
     ] = False,
 ) -> None:
     """Charter: every promise of your Data Security & Privacy Statement, enforced and published."""
+    from charter.logs import configure_logging
+
+    # Commands print their result on stdout; log lines (warnings and errors only) go to stderr.
+    # `charter serve` configures its own level.
+    configure_logging(level="warning")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Cryptography recipes: AES-256-GCM with associated data, and key-encryption-key providers.
+"""Cryptography recipes: AES-256-GCM with associated data (one blob or a stream), and key-encryption-key
+providers.
 
 Only safe, opinionated recipes live here; raw primitives stay inside ``cryptography``. Wrapped data keys
 are persisted by :mod:`charter.store` (the keyring, in the key store), which builds on these recipes.
@@ -16,8 +17,10 @@ from charter.crypto._kek import (
     promote_file_kek,
     rotate_file_kek,
 )
+from charter.crypto._stream import DEFAULT_CHUNK, StreamEncryptor, decrypt_stream
 
 __all__ = [
+    "DEFAULT_CHUNK",
     "KEY_BYTES",
     "DecryptionError",
     "EnvKeyProvider",
@@ -27,6 +30,8 @@ __all__ = [
     "KeyProviderError",
     "KmsKeyProvider",
     "Random",
+    "StreamEncryptor",
+    "decrypt_stream",
     "file_kek_ring",
     "open_sealed",
     "promote_file_kek",

@@ -22,10 +22,12 @@ from charter.policy._rules import RULES
 from charter.policy._schema import (
     Access,
     App,
+    BackupDestination,
     Backups,
     Charter,
     DataItem,
     Inventory,
+    KeepPolicy,
     Security,
     Store,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "RULES",
     "Access",
     "App",
+    "BackupDestination",
     "Backups",
     "Category",
     "Charter",
@@ -51,6 +54,7 @@ __all__ = [
     "DataItem",
     "Duration",
     "Inventory",
+    "KeepPolicy",
     "Problem",
     "Security",
     "Store",

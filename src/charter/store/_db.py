@@ -142,8 +142,9 @@ class Database:
         """The URL without its password (also in the query, e.g. ``?password=``), safe to print and log."""
         return redact_url(self.url.render_as_string(hide_password=False))
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (idempotent; one migrator at a time on PostgreSQL).
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``, the newest migration by default (idempotent; one migrator at a
+        time on PostgreSQL). A restore migrates to a snapshot's revision first, then to the newest.
 
         Raises:
             StoreError: the database cannot be reached or migrated.
@@ -157,7 +158,7 @@ class Database:
                     lock = _MIGRATION_LOCK if self.role == "data" else _MIGRATION_LOCK + 1
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
         except OperationalError as exc:
             raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from None
         except SQLAlchemyError as exc:

@@ -235,6 +235,11 @@ class Keyring:
         return done
 
     @property
+    def kek(self) -> KekRing:
+        """The KEK ring (backups wrap their own data keys with it)."""
+        return self._kek
+
+    @property
     def kek_id(self) -> str:
         """The current KEK's id."""
         return self._kek.key_id

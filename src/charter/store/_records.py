@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 
 from charter.clock import Clock
 from charter.store._db import Database
-from charter.store._keyring import Keyring, blob_version
+from charter.store._keyring import KeyDestroyedError, Keyring, blob_version
 from charter.store._models import RecordRow
 
 __all__ = ["TenantStore", "UndeclaredKindError"]
@@ -101,6 +101,29 @@ class TenantStore:
         if newest is not None and blob_version(sealed) < newest:
             self._reseal(tenant_id, kind, key, sealed, plaintext)  # lazy re-encryption after a key rotation
         return json.loads(plaintext)
+
+    def readable(self, tenant_id: str) -> bool | None:
+        """Whether the tenant's values open with the live keys, read-only (a restored snapshot is checked so).
+
+        Returns:
+            ``True`` when a sample value opens, ``False`` when the tenant's keys were destroyed (purged),
+            ``None`` when the tenant has no value here.
+
+        Raises:
+            DecryptionError: a value is damaged or belongs elsewhere (not a purge).
+        """
+        with self._db.session() as session:
+            row = session.scalars(
+                select(RecordRow).where(RecordRow.tenant_id == tenant_id).order_by(RecordRow.kind, RecordRow.key)
+            ).first()
+            sample = None if row is None else (row.kind, row.key, row.value)
+        if sample is None:
+            return None
+        try:
+            self._keyring.open(tenant_id, self._purpose(sample[0], sample[1]), sample[2])
+        except KeyDestroyedError:
+            return False
+        return True
 
     def _reseal(self, tenant_id: str, kind: str, key: str, old: bytes, plaintext: bytes) -> bool:
         resealed = self._keyring.seal(tenant_id, self._purpose(kind, key), plaintext)
