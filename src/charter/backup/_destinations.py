@@ -235,6 +235,17 @@ class S3Destination:
             if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 return DestinationError(f"backup destination '{self.name}': access denied ({code})")
             return DestinationError(f"backup destination '{self.name}': S3 error {code}")
+        from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+        if isinstance(exc, NoCredentialsError):
+            return DestinationError(
+                f"backup destination '{self.name}': no AWS credentials (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+            )
+        if isinstance(exc, NoRegionError):
+            return DestinationError(f"backup destination '{self.name}': no region (set its region in the charter)")
+        if isinstance(exc, EndpointConnectionError):
+            return DestinationError(f"backup destination '{self.name}': cannot reach the S3 endpoint")
         return DestinationError(f"backup destination '{self.name}': {type(exc).__name__}: cannot reach S3")
 
     def put(self, name: str, source: Path) -> None:

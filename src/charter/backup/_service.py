@@ -383,12 +383,13 @@ class BackupService:
                 },
             )
             log.info("backup written", snapshot=snapshot_id, destinations=written, bytes=manifest.stored_bytes)
-        if failures:
-            raise BackupError("; ".join(failures) + (f" (written to: {', '.join(written)})" if written else ""))
-        if verify:
+        if verify and written:
             result = self.verify(snapshot_id, destination=written[0], actor=actor, progress=progress)
             if not result.ok:
                 raise BackupError(f"snapshot {snapshot_id} was written but fails verification: {result.problems[0]}")
+        if failures:
+            done = f" (written to: {', '.join(written)}{', verified' if verify and written else ''})" if written else ""
+            raise BackupError("; ".join(failures) + done)
         return manifest
 
     # -- list -----------------------------------------------------------------------------------------
