@@ -587,7 +587,7 @@ def test_s3_unreachable_endpoint(files: Callable[[bytes], Path], monkeypatch: py
     destination = S3Destination("offsite", "bucket", "", client)
     with pytest.raises(DestinationError, match=r"'offsite': cannot reach the S3 endpoint"):
         destination.names()
-    with pytest.raises(DestinationError, match="cannot reach S3"):
+    with pytest.raises(DestinationError, match="cannot reach the S3 endpoint"):
         destination.put(ARTIFACT, files(b"data"))
 
 
