@@ -24,11 +24,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 
+from charter.backup import BackupError
 from charter.logs import get_logger
 from charter.runtime import Runtime
 from charter.tenants import Receipt
 
-__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge"]
+__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge", "save_key_backups"]
 
 log = get_logger("charter.jobs")
 
@@ -86,7 +87,25 @@ def run_purge(runtime: Runtime, *, actor: str = "scheduler") -> list[Receipt] | 
             return None
         receipts = runtime.purger.run(actor=actor)
         log.info("purge run", purged=len(receipts))
+        if receipts:
+            save_key_backups(runtime, actor=actor)
         return receipts
+
+
+def save_key_backups(runtime: Runtime, *, actor: str) -> bool:
+    """After a purge: rewrite the key-store backups without the destroyed keys, so no backup anywhere still
+    holds a key that opens the purged tenant's data. Returns whether it was done (``False``: no backups
+    configured, or a destination failed: logged, and done again after the next backup).
+    """
+    policy = runtime.charter.backups
+    if policy is None or not policy.enabled or not policy.destinations:
+        return False
+    try:
+        runtime.backups.save_keys(actor=actor)
+    except BackupError as exc:
+        log.error("key-store backup not refreshed after a purge", error=str(exc))
+        return False
+    return True
 
 
 def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any] | None:
@@ -97,8 +116,10 @@ def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any]
         What was done (``snapshot``, ``pruned``, ``drill``), or ``None`` when skipped: no backups in the charter,
         or another process holds the backup lock.
 
+    A step that fails does not stop the others (a destination that is down must not stop pruning the rest).
+
     Raises:
-        BackupError: a step failed (the steps before it stay done).
+        BackupError: a step failed, naming each failure (after every step was tried).
     """
     charter_backups = runtime.charter.backups
     if charter_backups is None or not charter_backups.enabled or not charter_backups.destinations:
@@ -108,19 +129,30 @@ def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any]
             log.info("backup skipped: another process is running it")
             return None
         done: dict[str, Any] = {}
+        failures: list[str] = []
         backups = runtime.backups
         if backups.due():
-            done["snapshot"] = backups.run(actor=actor, verify=True).id
-            done["pruned"] = {
-                target.name: backups.prune(destination=target.name, actor=actor).removed
-                for target in backups.destinations()
-            }
+            try:
+                done["snapshot"] = backups.run(actor=actor, verify=True).id
+            except BackupError as exc:  # e.g. one destination down: the others still get pruned below
+                failures.append(str(exc))
+            done["pruned"] = {}
+            for target in backups.destinations():
+                try:
+                    done["pruned"][target.name] = backups.prune(destination=target.name, actor=actor).removed
+                except BackupError as exc:
+                    failures.append(str(exc))
         every = charter_backups.restore_drills
         last = backups.last_drill()
         if every is not None and (last is None or runtime.clock.now() - last.at >= timedelta(seconds=every.seconds)):
-            done["drill"] = backups.drill(actor=actor).ok
+            try:
+                done["drill"] = backups.drill(actor=actor).ok
+            except BackupError as exc:
+                failures.append(str(exc))
         if done:
             log.info("backup work done", **done)
+        if failures:
+            raise BackupError("; ".join(failures))
         return done
 
 

@@ -6,6 +6,7 @@ all open the same :class:`Runtime` from the charter and the data directory, so t
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,11 @@ from charter.store import (
 )
 from charter.tenants import Purger, Registry
 
-__all__ = ["Runtime", "SetupError", "kek_provider", "kek_ring", "open_runtime"]
+__all__ = ["SERVE_LOCK", "Runtime", "SetupError", "kek_provider", "kek_ring", "open_runtime"]
+
+
+#: Held (shared) by every ``charter serve`` on a data directory; see :meth:`Runtime.hold_serving_lock`.
+SERVE_LOCK = ".serve.lock"
 
 
 class SetupError(Exception):
@@ -107,10 +112,23 @@ class Runtime:
     purger: Purger
     backups: BackupService
 
+    _serving: int | None = None
+
+    def hold_serving_lock(self) -> None:
+        """Mark this data directory as served (a shared lock on ``.serve.lock`` until :meth:`close`): a restore
+        that would replace the live database refuses while any ``charter serve`` holds it."""
+        if self._serving is None:
+            fd = os.open(self.data_dir / SERVE_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self._serving = fd
+
     def close(self) -> None:
-        """Close both databases."""
+        """Close both databases (and release the serving lock)."""
         self.database.close()
         self.key_database.close()
+        if self._serving is not None:
+            os.close(self._serving)
+            self._serving = None
 
     def __enter__(self) -> Runtime:
         return self

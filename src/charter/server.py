@@ -198,6 +198,7 @@ def prepare(
         )
     except SetupError as exc:
         raise ServeError(str(exc)) from None
+    runtime.hold_serving_lock()
     database = runtime.database
     markdown = render(build_statement(charter), "md")
     stored, new = record_statement(

@@ -103,7 +103,7 @@ def test_mistakes_get_a_clear_message_and_exit_2(data_dir: Path, tmp_path: Path)
 
 def test_a_damaged_artifact_fails_verification_with_exit_1(data_dir: Path) -> None:
     assert cli(data_dir, "backup", "run", "--destination", "local")[0] == 0
-    [artifact] = (data_dir / "backups").glob("*.artifact")
+    [artifact] = [p for p in (data_dir / "backups").glob("*.artifact") if not p.name.startswith("keys-")]
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0x40
     artifact.write_bytes(bytes(data))
@@ -117,10 +117,20 @@ def test_the_charter_without_backups_is_an_exit_2(tmp_path: Path) -> None:
     start = text.index("[backups]")
     end = text.index("[encryption.at_rest]")
     config.write_text(text[:start] + text[end:])
+    (tmp_path / "d").mkdir()
     code, _, err = run("backup", "list", "--config", str(config), "--data-dir", str(tmp_path / "d"))
-    if code == 2 and "charter" in err and "backups" in err:
-        return
-    pytest.fail(f"expected exit 2 naming [backups], got {code}: {err}")
+    assert (code, err) == (2, "charter: error: the charter declares no backups: add a [backups] section to it\n")
+
+
+def test_disabled_backups_still_list_and_restore_but_do_not_run(data_dir: Path, tmp_path: Path) -> None:
+    assert cli(data_dir, "backup", "run", "-d", "local")[0] == 0
+    config = tmp_path / "charter.toml"
+    config.write_text(Path(EXAMPLE).read_text().replace("[backups]\n", "[backups]\nenabled = false\n", 1))
+    args = ("--config", str(config), "--data-dir", str(data_dir))
+    assert run("backup", "list", *args)[0] == 0
+    assert run("backup", "verify", *args)[0] == 0
+    code, _, err = run("backup", "run", "-d", "local", *args)
+    assert code == 2 and "backups are disabled in the charter (backups.enabled = false)" in err
 
 
 @pytest.mark.slow
@@ -151,3 +161,79 @@ def test_a_killed_backup_run_never_leaves_a_listed_partial_snapshot(data_dir: Pa
     assert kills >= 2
     assert cli(data_dir, "backup", "run", "--destination", "local")[0] == 0  # the lock was released by the kill
     assert not list((data_dir / ".backup-tmp").glob(".snapshot-*"))  # copies of killed runs are cleaned up
+
+
+def test_a_destination_that_fails_gives_exit_1_and_still_names_the_snapshot_written(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHARTER_S3_ENDPOINT_URL", "http://127.0.0.1:9")  # the example's offsite S3: unreachable
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-fake-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-fake-secret")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    code, out, err = cli(data_dir, "backup", "run")
+    assert code == 1
+    assert out.startswith("snapshot ") and " in local: " in out and out.rstrip().endswith(", verified")
+    assert err.startswith("charter: error: backup destination 'offsite': cannot reach the S3 endpoint")
+    code, out, _ = cli(data_dir, "backup", "list", "--json")
+    assert code == 0 and len(out.splitlines()) == 1
+
+
+def test_a_missing_data_directory_is_a_mistake_not_a_new_installation(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    code, out, err = run("backup", "list", "--config", EXAMPLE, "--data-dir", str(missing))
+    assert (code, out) == (2, "")
+    assert f"data directory {missing} does not exist" in err
+    assert not missing.exists() and not (tmp_path / "no").exists()
+
+
+def test_replacing_the_live_database_is_refused_while_serve_runs(data_dir: Path) -> None:
+    from charter.clock import SystemClock
+
+    assert cli(data_dir, "backup", "run", "-d", "local")[0] == 0
+    charter = load_charter(Path(EXAMPLE), clock=FrozenClock(NOW))
+    live = data_dir / "charter.db"
+    before = live.read_bytes()
+    with open_runtime(charter, data_dir=data_dir, clock=SystemClock(), environ={}) as serving:
+        serving.hold_serving_lock()  # what charter serve does
+        code, _, err = cli(data_dir, "backup", "restore", "latest", "--to", str(live), "--replace")
+        assert code == 2 and "charter serve is running on" in err and "stop it" in err
+    assert live.read_bytes() == before
+    code, out, _ = cli(data_dir, "backup", "restore", "latest", "--to", str(live), "--replace")
+    assert code == 0 and "moved to" in out
+
+
+def test_recover_on_a_new_host_with_only_the_kek_and_the_backups(data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    assert cli(data_dir, "backup", "run", "-d", "local")[0] == 0
+    backups_copy = tmp_path / "backups-disk"
+    shutil.copytree(data_dir / "backups", backups_copy)
+    config = tmp_path / "charter.toml"
+    config.write_text(Path(EXAMPLE).read_text().replace('path = "backups"', f'path = "{backups_copy}"'))
+    new = tmp_path / "new-host"
+    (new / "keys").mkdir(parents=True)
+    shutil.copy(data_dir / "keys" / "kek.key", new / "keys" / "kek.key")
+    code, out, err = run("backup", "recover", "--config", str(config), "--data-dir", str(new), "-d", "local")
+    assert code == 0, err
+    assert "recovered snapshot " in out and "2 tenant(s) readable, 0 purged" in out and "audit log intact" in out
+    code, out, err = run("records", "get", *_first_note(new, config), "--staff", "staff-042", "--reason", "case SUP-1")
+    assert code == 0, err
+    assert json.loads(out)["text"].startswith("fake note ")
+    code, _, err = run("backup", "recover", "--config", str(config), "--data-dir", str(new), "-d", "local")
+    assert code == 2 and "charter.db exists" in err  # never over a live installation
+
+
+def _first_note(data_dir: Path, config: Path) -> tuple[str, str, str, str, str, str, str]:
+    code, out, _ = run("tenants", "list", "--config", str(config), "--data-dir", str(data_dir))
+    assert code == 0
+    tenant = json.loads(out.splitlines()[0])["tenant"]
+    return tenant, "note", "FAKE-1", "--config", str(config), "--data-dir", str(data_dir)
+
+
+def test_without_the_kek_recover_says_what_is_missing(data_dir: Path, tmp_path: Path) -> None:
+    assert cli(data_dir, "backup", "run", "-d", "local")[0] == 0
+    new = tmp_path / "new-host"
+    new.mkdir()
+    code, _, err = run("backup", "recover", "--config", EXAMPLE, "--data-dir", str(new))
+    assert code == 2 and "kek.key is missing" in err and "Recovery needs the key-encryption key" in err
+    assert not (new / "charter.db").exists() and not (new / "keys.db").exists()

@@ -288,7 +288,7 @@ def test_backups_shorter_than_rpo_and_rarer_than_rpo() -> None:
         f"charter.toml:{line_no('frequency', text)}: error: backups.frequency: a backup every 2d cannot meet an RPO "
         "of 1d",
         f"charter.toml:{line_no('minimum_retention', text)}: error: backups.minimum_retention: promises 30d, but "
-        "[backups.keep] guarantees only 12h",
+        "[backups.keep] keeps a backup of each day for only 12h (raise daily, or set within)",
         f"charter.toml:{line_no('[backups.keep]', text)}: error: backups.keep: keeps backups for as little as 12h, "
         "less than the RPO of 1d",
     ]

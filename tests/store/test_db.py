@@ -169,3 +169,32 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
         db.upgrade()
     assert "cannot open database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in str(info.value)
     assert "secret-password" not in str(info.value)
+
+
+def test_the_pinned_heads_are_the_heads_of_the_migration_trees() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from charter.store._db import HEADS
+
+    for role, location in (("data", "charter.store:migrations"), ("keys", "charter.store:key_migrations")):
+        config = Config()
+        config.set_main_option("script_location", location)
+        assert ScriptDirectory.from_config(config).get_heads() == [HEADS[role]]
+
+
+def test_a_database_at_its_head_is_opened_without_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'charter.db'}"
+    db = Database(url)
+    db.upgrade()
+    assert db.revision() == "0004"
+    db.close()
+    code = (
+        "import sys; from charter.store import Database; db = Database(sys.argv[1]); db.upgrade(); "
+        "print('alembic' in sys.modules, db.revision())"
+    )
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "0004"]

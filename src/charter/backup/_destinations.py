@@ -151,6 +151,22 @@ class LocalDestination:
                 os.unlink(temp)
             raise
 
+    def temporary(self, name: str) -> Path:
+        """A temporary path in the directory for writing ``name`` in place (``.tmp-*``: never listed); pass it
+        to :meth:`commit` once written and flushed."""
+        return self.path / f".tmp-{_check_name(name)}"
+
+    def commit(self, temporary: Path, name: str) -> Path:
+        """Rename a file written at :meth:`temporary` to ``name`` (atomic; the directory entry is synced).
+
+        Raises:
+            OSError: the rename failed (the temporary file is left for the caller to remove).
+        """
+        target = self._file(name)
+        os.replace(temporary, target)
+        _fsync_dir(self.path)
+        return target
+
     def names(self) -> list[str]:
         if not self.path.exists():
             return []  # nothing was ever written here

@@ -7,7 +7,11 @@ Every action that changes or proves something is written to the audit log (``bac
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import errno
+import fcntl
+import json
 import os
 import tempfile
 import time
@@ -47,15 +51,16 @@ from charter.backup._sources import (
     restore_postgresql,
 )
 from charter.clock import Clock
-from charter.crypto import KeyProviderError, Random
+from charter.crypto import KekRing, KeyProviderError, Random
 from charter.logs import get_logger
 from charter.policy import Backups, Charter
-from charter.store import Database, Keyring, StoreError, TenantStore
+from charter.store import Database, Keyring, StoreError, TenantStore, export_key_rows
 
 __all__ = [
     "BackupError",
     "BackupService",
     "DrillResult",
+    "PartialBackupError",
     "PrunePlan",
     "RestoreResult",
     "Snapshot",
@@ -67,6 +72,8 @@ log = get_logger("charter.backup")
 Progress = Callable[[str, int, int], None]
 """Called with ``(phase, done, total)`` during long work (bytes, or items for prune)."""
 
+#: Key-store backups are named ``keys-<time>-<hex>``; data snapshots ``<time>-<hex>``.
+KEYS_PREFIX = "keys-"
 #: An artifact without a manifest younger than this may belong to a run still under way.
 _ORPHAN_AGE = timedelta(hours=24)
 
@@ -75,6 +82,20 @@ class BackupError(Exception):
     """A backup action cannot be done as asked (no backups configured, unknown snapshot or destination, wrong
     key, full disk, damaged manifest, unsafe prune, non-empty restore target). Nothing was deleted or
     overwritten; the message says what and where."""
+
+
+class PartialBackupError(BackupError):
+    """The snapshot was written (and verified) to some destinations but not all; the message says why.
+
+    Attributes:
+        manifest: the snapshot written.
+        written: the destinations that hold it.
+    """
+
+    def __init__(self, message: str, manifest: Manifest, written: list[str]) -> None:
+        super().__init__(message)
+        self.manifest = manifest
+        self.written = written
 
 
 @dataclass(frozen=True)
@@ -86,7 +107,8 @@ class Snapshot:
         destination: the destination's name.
         manifest: the parsed (not yet authenticated) manifest, or ``None`` when it is damaged.
         problem: why the manifest could not be read, if it could not.
-        verified_at: when it last passed ``verify`` (aware UTC), if ever.
+        verified_at: when it last passed ``verify`` (aware UTC), if its last check passed.
+        failed_at: when its last check failed, if it did.
     """
 
     id: str
@@ -94,6 +116,7 @@ class Snapshot:
     manifest: Manifest | None
     problem: str | None = None
     verified_at: datetime | None = None
+    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -249,11 +272,20 @@ class BackupService:
             BackupError: the charter declares no backups, or disables them.
         """
         backups = self._charter.backups
-        if backups is None or not backups.enabled:
-            raise BackupError("the charter declares no backups: add a [backups] section to charter.toml")
+        if backups is None:
+            raise BackupError("the charter declares no backups: add a [backups] section to it")
         if not backups.destinations:
             raise BackupError("the charter names no backup destination: add [[backups.destinations]]")
         return backups
+
+    def _enabled(self) -> Backups:
+        policy = self.policy
+        if not policy.enabled:
+            raise BackupError(
+                "backups are disabled in the charter (backups.enabled = false): existing snapshots can still be "
+                "listed, verified and restored"
+            )
+        return policy
 
     def destination(self, name: str | None = None, *, create: bool = False) -> Destination:
         """The destination called ``name``, or the first one of the charter.
@@ -315,17 +347,22 @@ class BackupService:
             BackupError: the database cannot be read, the KEK cannot wrap, the scratch space or a destination
                 cannot be written (destinations written before stay; nothing partial is listed anywhere).
         """
-        policy = self.policy
+        policy = self._enabled()
         targets = [self.destination(n, create=True) for n in (destinations or [d.name for d in policy.destinations])]
         started = self._clock.now()
         snapshot_id = _snapshot_id(started, self._random)
         self._clean_scratch()
         scratch = self._scratch()
-        artifact = scratch / f"{snapshot_id}{ARTIFACT}"
+        artifact_name = f"{snapshot_id}{ARTIFACT}"
+        # A local first destination receives the artifact directly (a temporary file renamed into place): no
+        # second copy of a large file. Otherwise the artifact is built in the scratch directory and uploaded.
+        direct = targets[0] if isinstance(targets[0], LocalDestination) else None
+        building = direct.temporary(artifact_name) if direct else scratch / artifact_name
+        artifact = building
         manifest_file = scratch / f"{snapshot_id}{MANIFEST}"
         try:
             try:
-                with open(os.open(artifact, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
+                with open(os.open(building, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
                     writer = ArtifactWriter(out, snapshot_id=snapshot_id, kek=self._keyring.kek, random=self._random)
                     dump = dump_database(
                         self._db,
@@ -336,12 +373,19 @@ class BackupService:
                     writer.finish()
                     out.flush()
                     os.fsync(out.fileno())
+                if direct:
+                    artifact = direct.commit(building, artifact_name)
             except KeyProviderError as exc:
                 raise BackupError(f"the key-encryption key cannot wrap the backup key: {exc}") from None
             except SourceError as exc:
                 raise BackupError(str(exc)) from None
+            except DestinationError as exc:
+                raise BackupError(str(exc)) from None
             except OSError as exc:
-                raise BackupError(f"cannot write the snapshot in {scratch}: {exc.strerror or exc}") from None
+                where = f"backup destination '{direct.name}'" if direct else str(scratch)
+                if exc.errno == errno.ENOSPC:
+                    raise BackupError(f"cannot write the snapshot: {where} is full (no space left)") from None
+                raise BackupError(f"cannot write the snapshot in {where}: {exc.strerror or exc}") from None
             manifest = writer.manifest(
                 taken_at=started,
                 finished_at=self._clock.now(),
@@ -357,7 +401,8 @@ class BackupService:
                 try:
                     if progress:
                         progress(f"upload {target.name}", 0, manifest.stored_bytes)
-                    target.put(f"{snapshot_id}{ARTIFACT}", artifact)
+                    if target is not direct:
+                        target.put(artifact_name, artifact)
                     target.put(f"{snapshot_id}{MANIFEST}", manifest_file)  # last: the snapshot now shows
                     written.append(target.name)
                     if progress:
@@ -365,9 +410,10 @@ class BackupService:
                 except DestinationError as exc:
                     failures.append(str(exc))
         finally:
-            for leftover in (artifact, manifest_file):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
+            for leftover in (building, manifest_file, None if direct else artifact):
+                if leftover is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
         if written:
             self._audit.record(
                 "backup.created",
@@ -383,29 +429,103 @@ class BackupService:
                 },
             )
             log.info("backup written", snapshot=snapshot_id, destinations=written, bytes=manifest.stored_bytes)
+        if written:
+            try:
+                self.save_keys(actor=actor, destinations=written)
+            except BackupError as exc:
+                failures.append(f"key-store backup: {exc}")
         if verify and written:
             result = self.verify(snapshot_id, destination=written[0], actor=actor, progress=progress)
             if not result.ok:
                 raise BackupError(f"snapshot {snapshot_id} was written but fails verification: {result.problems[0]}")
+        if failures and written:
+            raise PartialBackupError("; ".join(failures), manifest, written)
         if failures:
-            done = f" (written to: {', '.join(written)}{', verified' if verify and written else ''})" if written else ""
-            raise BackupError("; ".join(failures) + done)
+            raise BackupError("; ".join(failures))
         return manifest
+
+    # -- key store ----------------------------------------------------------------------------------
+
+    def save_keys(self, *, actor: str = "cli", destinations: list[str] | None = None) -> Manifest:
+        """Write the key store (every DEK, still wrapped by its KEK) to each destination as one key-store backup,
+        then remove the older ones: a destination holds only the newest, so a tenant purged since is in no
+        key-store backup after the next save (``charter serve`` saves after every backup and every purge).
+
+        Without it, data snapshots cannot be read after losing the key store; with it and the KEK (kept apart
+        from the backups: key file, environment or KMS), ``charter backup recover`` brings everything back.
+
+        Raises:
+            BackupError: a destination cannot be written (the older key-store backups there are kept).
+        """
+        policy = self._enabled()
+        targets = [self.destination(n, create=True) for n in (destinations or [d.name for d in policy.destinations])]
+        now = self._clock.now()
+        backup_id = KEYS_PREFIX + _snapshot_id(now, self._random)
+        rows = export_key_rows(self._keyring.database)
+        scratch = self._scratch()
+        artifact = scratch / f"{backup_id}{ARTIFACT}"
+        manifest_file = scratch / f"{backup_id}{MANIFEST}"
+        failures: list[str] = []
+        written: list[str] = []
+        try:
+            with open(os.open(artifact, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
+                writer = ArtifactWriter(out, snapshot_id=backup_id, kek=self._keyring.kek, random=self._random)
+                writer.write(_key_rows_payload(rows))
+                writer.finish()
+                out.flush()
+                os.fsync(out.fileno())
+            manifest = writer.manifest(
+                taken_at=now,
+                finished_at=self._clock.now(),
+                dialect="keys",
+                source=self._keyring.database.display_url,
+                schema_revision=self._keyring.database.revision() or "",
+                tables={"data_keys": len(rows)},
+            )
+            manifest_file.write_bytes(manifest.to_json())
+            for target in targets:
+                try:
+                    target.put(f"{backup_id}{ARTIFACT}", artifact)
+                    target.put(f"{backup_id}{MANIFEST}", manifest_file)
+                    for name in target.names():
+                        if name.startswith(KEYS_PREFIX) and not name.startswith(backup_id):
+                            target.delete(name)  # older key-store backups: they may hold keys destroyed since
+                    written.append(target.name)
+                except DestinationError as exc:
+                    failures.append(str(exc))
+        except KeyProviderError as exc:
+            raise BackupError(f"the key-encryption key cannot wrap the backup key: {exc}") from None
+        except OSError as exc:
+            raise BackupError(f"cannot write the key-store backup in {scratch}: {exc.strerror or exc}") from None
+        finally:
+            for leftover in (artifact, manifest_file):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        live = sum(1 for row in rows if row["wrapped"] is not None)
+        if written:
+            self._audit.record(
+                "backup.keys-saved",
+                actor=actor,
+                payload={"backup": backup_id, "destinations": written, "keys": len(rows), "live_keys": live},
+            )
+        if failures:
+            raise BackupError("; ".join(failures))
+        return manifest
+
+    def key_backups(self, destination: str | None = None) -> list[Snapshot]:
+        """The key-store backups of a destination (normally one), newest first."""
+        target = self.destination(destination)
+        return _list(target, {}, keys=True)
 
     # -- list -----------------------------------------------------------------------------------------
 
-    def _verified(self, destination: str) -> dict[str, datetime]:
-        verified: dict[str, datetime] = {}
-        removed: set[str] = set()
+    def _checks(self, destination: str) -> dict[str, tuple[datetime, bool]]:
+        """The last verification of each snapshot of ``destination``: ``(when, passed)``."""
+        checks: dict[str, tuple[datetime, bool]] = {}
         for entry in self._audit.entries(kind="backup.verified"):
-            if entry.payload.get("destination") == destination and entry.payload.get("ok"):
-                verified[str(entry.payload.get("snapshot"))] = entry.at
-            elif entry.payload.get("destination") == destination:
-                verified.pop(str(entry.payload.get("snapshot")), None)
-        for entry in self._audit.entries(kind="backup.pruned"):
             if entry.payload.get("destination") == destination:
-                removed.update(entry.payload.get("removed", []))
-        return {k: v for k, v in verified.items() if k not in removed}
+                checks[str(entry.payload.get("snapshot"))] = (entry.at, bool(entry.payload.get("ok")))
+        return checks
 
     def snapshots(self, destination: str | None = None) -> list[Snapshot]:
         """The snapshots of a destination (the first by default), newest first; complete ones only.
@@ -414,62 +534,18 @@ class BackupService:
             BackupError: the destination cannot be read.
         """
         target = self.destination(destination)
-        verified = self._verified(target.name)
-        snapshots: list[Snapshot] = []
-        try:
-            names = set(target.names())
-        except DestinationError as exc:
-            raise BackupError(str(exc)) from None
-        for name in sorted(names, reverse=True):
-            if not name.endswith(MANIFEST):
-                continue
-            snapshot_id = name[: -len(MANIFEST)]
-            if f"{snapshot_id}{ARTIFACT}" not in names:
-                snapshots.append(Snapshot(snapshot_id, target.name, None, "the artifact is missing"))
-                continue
-            try:
-                manifest = Manifest.from_json(target.read_small(name), name=name)
-                if manifest.id != snapshot_id:
-                    raise ManifestError(f"{name}: the manifest belongs to snapshot {manifest.id}")
-            except (ManifestError, DestinationError, FileNotFoundError) as exc:
-                snapshots.append(Snapshot(snapshot_id, target.name, None, str(exc)))
-                continue
-            snapshots.append(Snapshot(snapshot_id, target.name, manifest, None, verified.get(snapshot_id)))
-        snapshots.sort(key=_newest_first, reverse=True)
-        return snapshots
+        return _list(target, self._checks(target.name))
 
     def _find(self, snapshot_id: str, destination: str | None) -> tuple[Destination, Manifest]:
         target = self.destination(destination)
-        snapshots = self.snapshots(target.name)
-        if snapshot_id == "latest":
-            good = [s for s in snapshots if s.manifest is not None]
-            if not good:
-                raise BackupError(f"destination '{target.name}' holds no complete snapshot")
-            chosen = good[0]
-        else:
-            found = [s for s in snapshots if s.id == snapshot_id]
-            if not found:
-                raise BackupError(f"no snapshot '{snapshot_id}' in destination '{target.name}'")
-            chosen = found[0]
-        if chosen.manifest is None:
-            raise BackupError(f"snapshot {chosen.id}: {chosen.problem}")
-        return target, chosen.manifest
+        return target, _choose(self.snapshots(target.name), snapshot_id, target.name)
 
     # -- verify ---------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _payload(self, target: Destination, manifest: Manifest) -> Iterator[Iterator[bytes]]:
-        try:
-            key = unwrap_key(manifest, self._keyring.kek)
-        except (BackupKeyError, ManifestError) as exc:
-            raise BackupError(str(exc)) from None
-        try:
-            with target.open(f"{manifest.id}{ARTIFACT}") as stream:
-                yield read_artifact(manifest, key, stream)
-        except FileNotFoundError:
-            raise BackupError(f"snapshot {manifest.id}: the artifact is missing") from None
-        except DestinationError as exc:
-            raise BackupError(str(exc)) from None
+    def _payload(self, target: Destination, manifest: Manifest, *, checksums: bool = True) -> Iterator[Iterator[bytes]]:
+        with _payload(target, manifest, self._keyring.kek, checksums=checksums) as chunks:
+            yield chunks
 
     def verify(
         self,
@@ -545,12 +621,19 @@ class BackupService:
         source, manifest = self._find(snapshot_id, destination)
         start = self._clock.monotonic()
         moved: str | None = None
-        with self._payload(source, manifest) as payload:
+        with self._payload(source, manifest, checksums=False) as payload:
             chunks = _progress(payload, "restore", manifest.plain_bytes, progress)
             if manifest.dialect == "sqlite":
                 if "://" in target:
                     raise BackupError("a SQLite snapshot is restored to a file path, not a database URL")
-                path, moved = self._restore_sqlite(chunks, manifest, Path(target).expanduser(), replace=replace)
+                if replace and Path(target).expanduser().exists() and _served(Path(target).expanduser().parent):
+                    raise BackupError(
+                        f"charter serve is running on {Path(target).expanduser().parent}: stop it before replacing "
+                        "its database (nothing was changed)"
+                    )
+                path, moved = _restore_sqlite(
+                    chunks, manifest, Path(target).expanduser(), replace=replace, now=self._clock.now()
+                )
                 live = self._db.url.database
                 if self._db.dialect == "sqlite" and live and Path(live).resolve() == path.resolve():
                     self._db.close()  # pooled connections still point at the file moved aside
@@ -570,7 +653,7 @@ class BackupService:
                     restored.close()
                     raise BackupError(str(exc)) from None
         try:
-            readable, destroyed = self._readability(restored)
+            readable, destroyed = self.readability(restored)
             tables = _table_counts(restored, manifest.tables)
         finally:
             restored.close()
@@ -589,56 +672,19 @@ class BackupService:
         )
         return RestoreResult(manifest.id, shown, tables, seconds, readable, destroyed, moved)
 
-    def _restore_sqlite(
-        self, chunks: Iterator[bytes], manifest: Manifest, path: Path, *, replace: bool
-    ) -> tuple[Path, str | None]:
-        if path.exists() and not replace:
-            raise BackupError(f"{path} exists: restore to a new path, or pass --replace (stop charter serve first)")
-        if path.exists() and path.is_dir():
-            raise BackupError(f"{path} is a directory: give the database file's path")
-        parent = path.parent
-        try:
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.restore-", dir=parent)
-            os.close(fd)
-        except OSError as exc:
-            raise BackupError(f"cannot write in {parent}: {exc.strerror or exc}") from None
-        temp = Path(temp_name)
-        try:
-            try:
-                _write_chunks(chunks, temp)
-            except ArtifactError as exc:
-                raise BackupError(str(exc)) from None
-            except OSError as exc:
-                raise BackupError(f"cannot write {temp}: {exc.strerror or exc}") from None
-            problems = check_sqlite_file(temp, manifest.tables, full=False)
-            if problems:
-                raise BackupError(f"snapshot {manifest.id} restored a damaged database: {problems[0]}")
-            moved: str | None = None
-            if path.exists():
-                stamp = f"{self._clock.now():%Y%m%dT%H%M%SZ}"
-                aside = path.with_name(f"{path.name}.before-restore-{stamp}")
-                for suffix in ("", "-wal", "-shm"):
-                    old = Path(str(path) + suffix)
-                    if old.exists():
-                        os.replace(old, Path(str(aside) + suffix))
-                moved = str(aside)
-            os.replace(temp, path)
-            return path, moved
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-
-    def _readability(self, restored: Database) -> tuple[list[str], list[str]]:
-        """Which tenants of a restored database open with the live keys, and which were purged since."""
+    def readability(self, restored: Database) -> tuple[list[str], list[str]]:
+        """Which tenants of a (restored) data database open with the live keys, and which do not (purged since:
+        their keys were destroyed). Returns ``(readable, key destroyed)``, sorted tenant ids; reads only."""
         store = TenantStore(restored, self._keyring, kinds=(), clock=self._clock)
         with restored.engine.connect() as connection:
+            # every record belongs to a registered tenant (a purge removes both): the registry lists them all
             tenants = {row[0] for row in connection.execute(text("SELECT id FROM tenants"))}
-            tenants |= {row[0] for row in connection.execute(text("SELECT DISTINCT tenant_id FROM records"))}
+        live = set(self._keyring.tenants())  # one query for every tenant with a live key
+        self._keyring.preload(tenants & live)  # and one for all their keys
         readable: list[str] = []
         destroyed: list[str] = []
         for tenant_id in sorted(tenants):
-            if not self._keyring.live_versions(tenant_id) or store.readable(tenant_id) is False:
+            if tenant_id not in live or store.readable(tenant_id) is False:
                 destroyed.append(tenant_id)
             else:
                 readable.append(tenant_id)
@@ -662,14 +708,29 @@ class BackupService:
         of interrupted runs older than a day. The manifest goes first, so a removal interrupted
         halfway leaves an unlisted artifact that the next prune removes.
 
+        Every manifest is authenticated first (one that is not is treated as damaged), and before anything is
+        removed the newest verified snapshot is verified again.
+
         Raises:
-            BackupError: no snapshot of the destination is verified (nothing is removed), or it cannot be used.
+            BackupError: no snapshot of the destination is verified, or the newest verified one no longer
+                verifies (nothing is removed), or the destination cannot be used.
         """
         policy = self.policy
         target = self.destination(destination)
         snapshots = self.snapshots(target.name)
-        complete = [s for s in snapshots if s.manifest is not None]
+        complete: list[Snapshot] = []
         damaged = [s.id for s in snapshots if s.manifest is None]
+        for snap in snapshots:
+            if snap.manifest is None:
+                continue
+            # Nothing a destination says is trusted before its MAC checks: an edited manifest (another time,
+            # to look newest) must not decide what is kept.
+            try:
+                unwrap_key(snap.manifest, self._keyring.kek)
+            except (BackupKeyError, ManifestError):
+                damaged.append(snap.id)
+                continue
+            complete.append(snap)
         decisions = plan_retention(
             [(s.id, s.manifest.taken_at) for s in complete if s.manifest], policy.keep, policy.time_zone
         )
@@ -677,8 +738,7 @@ class BackupService:
         # back over periods without snapshots (backups stopped for a while) must not keep one longer.
         expires = self._clock.now() - timedelta(seconds=policy.keep.longest.seconds)
         decisions = [
-            Decision(d.snapshot_id, d.taken_at, False, ()) if d.keep and d.taken_at < expires else d
-            for d in decisions
+            Decision(d.snapshot_id, d.taken_at, False, ()) if d.keep and d.taken_at < expires else d for d in decisions
         ]
         verified = [s for s in complete if s.verified_at is not None]
         if complete and not verified:
@@ -700,12 +760,23 @@ class BackupService:
         orphans = [
             name
             for name in names
-            if name.endswith(ARTIFACT) and name[: -len(ARTIFACT)] not in listed and (_id_time(name) or cutoff) < cutoff
+            if name.endswith(ARTIFACT)
+            and not name.startswith(KEYS_PREFIX)
+            and name[: -len(ARTIFACT)] not in listed
+            and (_id_time(name) or cutoff) < cutoff
         ]
         plan = PrunePlan(target.name, decisions, orphans, damaged)
         if dry_run:
             return plan
         removals = plan.removed
+        if removals and verified:
+            # What stays must still restore: check the newest verified snapshot again before deleting others.
+            check = self.verify(verified[0].id, destination=target.name, actor=actor, progress=progress)
+            if not check.ok:
+                raise BackupError(
+                    f"the newest verified snapshot {check.snapshot_id} no longer verifies ({check.problems[0]}); "
+                    "nothing was deleted"
+                )
         total = len(removals) + len(orphans)
         done = 0
         for snapshot_id in removals:
@@ -836,6 +907,106 @@ class BackupService:
         return self._clock.now() - newest.manifest.taken_at >= timedelta(seconds=self.policy.frequency.seconds)
 
 
+# -- reading snapshots (shared with recovery) -------------------------------------------------------------
+
+
+def _choose(snapshots: list[Snapshot], snapshot_id: str, destination: str) -> Manifest:
+    if snapshot_id == "latest":
+        good = [s for s in snapshots if s.manifest is not None]
+        if not good:
+            raise BackupError(f"destination '{destination}' holds no complete snapshot")
+        chosen = good[0]
+    else:
+        found = [s for s in snapshots if s.id == snapshot_id]
+        if not found:
+            raise BackupError(f"no snapshot '{snapshot_id}' in destination '{destination}'")
+        chosen = found[0]
+    if chosen.manifest is None:
+        raise BackupError(f"snapshot {chosen.id}: {chosen.problem}")
+    return chosen.manifest
+
+
+@contextlib.contextmanager
+def _payload(
+    target: Destination, manifest: Manifest, kek: KekRing, *, checksums: bool = True
+) -> Iterator[Iterator[bytes]]:
+    try:
+        key = unwrap_key(manifest, kek)
+    except (BackupKeyError, ManifestError) as exc:
+        raise BackupError(str(exc)) from None
+    try:
+        with target.open(f"{manifest.id}{ARTIFACT}") as stream:
+            yield read_artifact(manifest, key, stream, checksums=checksums)
+    except FileNotFoundError:
+        raise BackupError(f"snapshot {manifest.id}: the artifact is missing") from None
+    except DestinationError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _list(target: Destination, checks: Mapping[str, tuple[datetime, bool]], *, keys: bool = False) -> list[Snapshot]:
+    """The snapshots of ``target`` (data snapshots, or with ``keys`` the key-store backups), newest first."""
+    snapshots: list[Snapshot] = []
+    try:
+        names = set(target.names())
+    except DestinationError as exc:
+        raise BackupError(str(exc)) from None
+    for name in sorted(names, reverse=True):
+        if not name.endswith(MANIFEST) or name.startswith(KEYS_PREFIX) != keys:
+            continue
+        snapshot_id = name[: -len(MANIFEST)]
+        if f"{snapshot_id}{ARTIFACT}" not in names:
+            snapshots.append(Snapshot(snapshot_id, target.name, None, "the artifact is missing"))
+            continue
+        try:
+            manifest = Manifest.from_json(target.read_small(name), name=name)
+            if manifest.id != snapshot_id:
+                raise ManifestError(f"{name}: the manifest belongs to snapshot {manifest.id}")
+        except (ManifestError, DestinationError, FileNotFoundError) as exc:
+            snapshots.append(Snapshot(snapshot_id, target.name, None, str(exc)))
+            continue
+        at, passed = checks.get(snapshot_id, (None, False))
+        snapshots.append(
+            Snapshot(snapshot_id, target.name, manifest, None, at if passed else None, None if passed else at)
+        )
+    snapshots.sort(key=_newest_first, reverse=True)
+    return snapshots
+
+
+def _read_key_rows(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
+    rows = []
+    for line in b"".join(chunks).splitlines():
+        raw = json.loads(line)
+        rows.append(
+            {
+                "tenant_id": raw["tenant_id"],
+                "version": int(raw["version"]),
+                "wrapped": base64.b64decode(raw["wrapped"]) if raw["wrapped"] is not None else None,
+                "kek_id": raw["kek_id"],
+                "created_at": datetime.fromisoformat(raw["created_at"]),
+                "destroyed_at": datetime.fromisoformat(raw["destroyed_at"]) if raw["destroyed_at"] else None,
+            }
+        )
+    return rows
+
+
+def _key_rows_payload(rows: list[dict[str, Any]]) -> bytes:
+    return b"".join(
+        json.dumps(
+            {
+                "tenant_id": row["tenant_id"],
+                "version": row["version"],
+                "wrapped": base64.b64encode(row["wrapped"]).decode() if row["wrapped"] is not None else None,
+                "kek_id": row["kek_id"],
+                "created_at": row["created_at"].isoformat(),
+                "destroyed_at": row["destroyed_at"].isoformat() if row["destroyed_at"] else None,
+            },
+            separators=(",", ":"),
+        ).encode()
+        + b"\n"
+        for row in rows
+    )
+
+
 # -- helpers ---------------------------------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -844,6 +1015,65 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _newest_first(snapshot: Snapshot) -> tuple[datetime, str]:
     when = snapshot.manifest.taken_at if snapshot.manifest else _id_time(snapshot.id)
     return (when or _EPOCH, snapshot.id)
+
+
+def _restore_sqlite(
+    chunks: Iterator[bytes], manifest: Manifest, path: Path, *, replace: bool, now: datetime
+) -> tuple[Path, str | None]:
+    if path.is_dir():
+        raise BackupError(f"{path} is a directory: give the database file's path, e.g. {path / 'charter.db'}")
+    if path.exists() and not replace:
+        raise BackupError(f"{path} exists: restore to a new path, or pass --replace (stop charter serve first)")
+    parent = path.parent
+    try:
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.restore-", dir=parent)
+        os.close(fd)
+    except OSError as exc:
+        raise BackupError(f"cannot write in {parent}: {exc.strerror or exc}") from None
+    temp = Path(temp_name)
+    try:
+        try:
+            _write_chunks(chunks, temp)
+        except ArtifactError as exc:
+            raise BackupError(str(exc)) from None
+        except OSError as exc:
+            raise BackupError(f"cannot write {temp}: {exc.strerror or exc}") from None
+        # The bytes are authenticated chunk by chunk and in size against the MAC-checked manifest: they are the
+        # consistent copy that was backed up. Opening it and counting rows is the check left here; `verify`
+        # runs the full integrity check.
+        problems = check_sqlite_file(temp, manifest.tables, full=None)
+        if problems:
+            raise BackupError(f"snapshot {manifest.id} restored a damaged database: {problems[0]}")
+        moved: str | None = None
+        if path.exists():
+            stamp = f"{now:%Y%m%dT%H%M%SZ}"
+            aside = path.with_name(f"{path.name}.before-restore-{stamp}")
+            for suffix in ("", "-wal", "-shm"):
+                old = Path(str(path) + suffix)
+                if old.exists():
+                    os.replace(old, Path(str(aside) + suffix))
+            moved = str(aside)
+        os.replace(temp, path)
+        return path, moved
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _served(directory: Path) -> bool:
+    """Whether a ``charter serve`` holds the serving lock of the data directory ``directory``."""
+    lock = directory / ".serve.lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
 
 
 def _alive(pid: int) -> bool:

@@ -144,13 +144,14 @@ def _sqlite_revision(connection: sqlite3.Connection) -> str:
     return str(row[0]) if row else ""
 
 
-def check_sqlite_file(path: Path, expected: dict[str, int], *, full: bool) -> list[str]:
+def check_sqlite_file(path: Path, expected: dict[str, int], *, full: bool | None) -> list[str]:
     """Open a restored SQLite file and compare it with its manifest.
 
     Args:
         path: the restored database file.
         expected: row count by table, from the manifest.
-        full: run ``PRAGMA integrity_check`` (every page and index) instead of ``quick_check``.
+        full: ``True`` runs ``PRAGMA integrity_check`` (every page and index), ``False`` ``quick_check``, ``None``
+            neither (open and count only).
 
     Returns:
         Problems found (empty when the file is a sound database with the expected rows).
@@ -161,10 +162,11 @@ def check_sqlite_file(path: Path, expected: dict[str, int], *, full: bool) -> li
     except sqlite3.Error as exc:
         return [f"does not open as a database: {exc}"]
     try:
-        check = "integrity_check" if full else "quick_check"
-        result = [row[0] for row in connection.execute(f"PRAGMA {check}").fetchall()]
-        if result != ["ok"]:
-            problems.append(f"{check}: " + "; ".join(str(r) for r in result[:5]))
+        if full is not None:
+            check = "integrity_check" if full else "quick_check"
+            result = [row[0] for row in connection.execute(f"PRAGMA {check}").fetchall()]
+            if result != ["ok"]:
+                problems.append(f"{check}: " + "; ".join(str(r) for r in result[:5]))
         found = {t: _count(connection, t) for t in _sqlite_tables(connection) if t not in EXCLUDED}
     except sqlite3.Error as exc:
         return [*problems, f"cannot be read as a database: {exc}"]
@@ -370,7 +372,13 @@ def restore_postgresql(
 
     if target.dialect != "postgresql":
         raise SourceError("a PostgreSQL snapshot is restored into PostgreSQL")
-    _require_empty(target)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        _require_empty(target)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or type(exc).__name__
+        raise SourceError(f"cannot open the target database {target.display_url}: {reason}") from None
     try:
         target.upgrade(schema_revision or "head")
     except StoreError as exc:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import Progress, TaskID
 
-from charter.backup import BackupError, BackupService
+from charter.backup import BackupError, BackupService, PartialBackupError
 from charter.cli._common import ConfigOption, die
 from charter.cli._maintenance import DatabaseOption, DataDirOption, KeysDatabaseOption, _progress, runtime
 from charter.jobs import RunnerLock
@@ -76,16 +76,23 @@ def backup_run(
     with runtime(config, data_dir, database_url, keys_database_url) as rt, RunnerLock(rt, "backup") as acquired:
         if not acquired:
             die("another backup is running (charter serve or another charter backup); try again later")
+        partial: PartialBackupError | None = None
         try:
             with _progress() as progress:
                 manifest = rt.backups.run(verify=verify, progress=_bar(progress), destinations=destination or None)
+        except PartialBackupError as exc:
+            partial, manifest = exc, exc.manifest
         except BackupError as exc:
             die(str(exc))
+    where = f" in {', '.join(partial.written)}" if partial else ""
     typer.echo(
-        f"snapshot {manifest.id}: {sum(manifest.tables.values())} rows, {_bytes(manifest.plain_bytes)} "
+        f"snapshot {manifest.id}{where}: {sum(manifest.tables.values())} rows, {_bytes(manifest.plain_bytes)} "
         f"-> {_bytes(manifest.stored_bytes)} encrypted (key {manifest.kek_id})"
         + (", verified" if verify else ", not verified (--no-verify)")
     )
+    if partial:
+        typer.echo(f"charter: error: {partial}", err=True)
+        raise typer.Exit(1)
 
 
 @backup_app.command("list")
@@ -115,6 +122,7 @@ def backup_list(
                 "rows": sum(m.tables.values()) if m else None,
                 "kek_id": m.kek_id if m else None,
                 "verified_at": snap.verified_at.isoformat() if snap.verified_at else None,
+                "failed_at": snap.failed_at.isoformat() if snap.failed_at else None,
                 "problem": snap.problem,
             }
             typer.echo(json.dumps(line))
@@ -122,7 +130,12 @@ def backup_list(
             typer.echo(f"{snap.id}  DAMAGED: {snap.problem}")
         else:
             local = m.taken_at.astimezone(zone)
-            verified = f"verified {snap.verified_at:%Y-%m-%d %H:%MZ}" if snap.verified_at else "not verified"
+            if snap.verified_at:
+                verified = f"verified {snap.verified_at:%Y-%m-%d %H:%MZ}"
+            elif snap.failed_at:
+                verified = f"FAILED verification {snap.failed_at:%Y-%m-%d %H:%MZ}"
+            else:
+                verified = "not verified"
             typer.echo(
                 f"{snap.id}  {m.taken_at:%Y-%m-%d %H:%M:%SZ} ({local:%Y-%m-%d %H:%M %Z})  "
                 f"{_bytes(m.stored_bytes):>9}  {sum(m.tables.values())} rows  {verified}"
@@ -148,7 +161,9 @@ def backup_verify(
         typer.echo(f"snapshot {result.snapshot_id} in '{result.destination}' verified ({result.seconds:.1f} s)")
         return
     for problem in result.problems:
-        typer.echo(f"snapshot {result.snapshot_id}: {problem}", err=True)
+        typer.echo(
+            problem if problem.startswith("snapshot ") else f"snapshot {result.snapshot_id}: {problem}", err=True
+        )
     typer.echo(f"snapshot {result.snapshot_id} in '{result.destination}' FAILED verification", err=True)
     raise typer.Exit(1)
 
@@ -240,11 +255,82 @@ def backup_drill(
     else:
         rto = f"RTO {drill.rto_seconds / 3600:g} h" if drill.rto_seconds is not None else "no RTO promised"
         rpo = f"RPO {drill.rpo_seconds / 3600:g} h" if drill.rpo_seconds is not None else "no RPO promised"
+        restored = drill.tenants_readable + drill.tenants_key_destroyed > 0 or not drill.problems
         typer.echo(
-            f"drill of {drill.snapshot_id} from '{drill.destination}': restored in {drill.restore_seconds:.1f} s "
-            f"({rto}); newest data {drill.data_age_seconds / 3600:.2f} h old ({rpo}); "
+            f"drill of {drill.snapshot_id} from '{drill.destination}': "
+            + (f"restored in {drill.restore_seconds:.1f} s " if restored else "restore FAILED ")
+            + f"({rto}); newest data {drill.data_age_seconds / 3600:.2f} h old ({rpo}); "
             f"{drill.tenants_readable} tenant(s) readable, {drill.tenants_key_destroyed} purged"
         )
         typer.echo("drill passed" if drill.ok else "drill FAILED: " + "; ".join(drill.problems))
     if not drill.ok:
+        raise typer.Exit(1)
+
+
+@backup_app.command("recover")
+def backup_recover(
+    config: ConfigOption = Path("charter.toml"),
+    snapshot: Annotated[str, typer.Option("--snapshot", help="A data snapshot id, or 'latest'.")] = "latest",
+    destination: DestinationOption = None,
+    data_dir: DataDirOption = Path(".charter"),
+    database_url: DatabaseOption = None,
+    keys_database_url: KeysDatabaseOption = None,
+) -> None:
+    """Disaster recovery: rebuild the key store and the data from a destination, with only the KEK at hand.
+
+    Put the KEK back first (the key file in <data dir>/keys/kek.key, or CHARTER_KEK, or the KMS settings).
+    The data directory must not hold Charter's databases yet (PostgreSQL: empty databases).
+    """
+    import os
+
+    from charter.backup import recover
+    from charter.cli._common import load_or_exit
+    from charter.clock import SystemClock
+    from charter.runtime import SetupError, kek_ring, open_runtime
+
+    charter = load_or_exit(config)
+    try:
+        ring = kek_ring(charter, data_dir.expanduser(), os.environ, new=False)
+    except SetupError as exc:
+        die(f"{exc}. Recovery needs the key-encryption key the backups were made with.")
+    try:
+        result = recover(
+            charter,
+            data_dir=data_dir.expanduser(),
+            kek=ring,
+            clock=SystemClock(),
+            environ=dict(os.environ),
+            database_url=database_url,
+            keys_database_url=keys_database_url,
+            snapshot=snapshot,
+            destination=destination,
+        )
+    except BackupError as exc:
+        die(str(exc))
+    typer.echo(
+        f"recovered snapshot {result.snapshot_id} ({result.rows} rows) into {result.database} and key-store "
+        f"backup {result.key_backup_id} ({result.keys} keys) into {result.key_database}"
+    )
+    try:
+        with open_runtime(
+            charter,
+            data_dir=data_dir.expanduser(),
+            clock=SystemClock(),
+            database_url=database_url,
+            keys_database_url=keys_database_url,
+        ) as rt:
+            readable, destroyed = rt.backups.readability(rt.database)
+            report = rt.audit.verify()
+            rt.audit.record(
+                "backup.recovered",
+                actor="cli",
+                payload={"snapshot": result.snapshot_id, "key_backup": result.key_backup_id},
+            )
+    except SetupError as exc:
+        die(str(exc))
+    typer.echo(
+        f"{len(readable)} tenant(s) readable, {len(destroyed)} purged (keys destroyed); "
+        f"audit log {'intact' if report.ok else 'NOT intact'} ({report.entries} entries)"
+    )
+    if not report.ok:
         raise typer.Exit(1)

@@ -39,6 +39,9 @@ KeysDatabaseOption = Annotated[
 @contextmanager
 def runtime(config: Path, data_dir: Path, database_url: str | None, keys_database_url: str | None) -> Iterator[Runtime]:
     charter = load_or_exit(config)
+    if not data_dir.expanduser().exists():
+        # A mistyped --data-dir must not quietly become a new, empty installation with a new key.
+        die(f"data directory {data_dir} does not exist (check --data-dir; `charter serve` creates it)")
     try:
         opened = open_runtime(
             charter,
@@ -108,6 +111,10 @@ def purge(
         with _progress() as progress:
             task = progress.add_task("purging", total=len(due))
             receipts = rt.purger.run(actor="cli", progress=lambda done, total: progress.update(task, completed=done))
+        from charter.jobs import save_key_backups
+
+        if receipts and save_key_backups(rt, actor="cli"):
+            typer.echo("key-store backups rewritten without the destroyed keys")
         for receipt in receipts:
             keys = ", ".join(receipt.keys_destroyed) or "none"
             typer.echo(f"purged {receipt.tenant_id}: audit entry {receipt.audit_seq}, keys destroyed: {keys}")

@@ -418,7 +418,8 @@ def _backups(charter: Charter, now: datetime) -> Iterator[Problem]:
         yield _error(
             "backups",
             ("backups", "minimum_retention"),
-            f"promises {backups.minimum_retention}, but [backups.keep] guarantees only {guaranteed}",
+            f"promises {backups.minimum_retention}, but [backups.keep] keeps a backup of each day for only "
+            f"{guaranteed} (raise daily, or set within)",
         )
     if not backups.destinations:
         yield _error("backups", ("backups", "destinations"), "backups are enabled; name at least one destination")

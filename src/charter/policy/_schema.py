@@ -514,15 +514,11 @@ class KeepPolicy(_Model):
 
     @property
     def guaranteed(self) -> Duration:
-        """How far back snapshots are certainly kept (lower bound: months of 28 days, years of 365)."""
-        spans = [
-            self.daily * 86400,
-            self.weekly * 7 * 86400,
-            self.monthly * 28 * 86400,
-            self.yearly * 365 * 86400,
-            self.within.seconds if self.within else 0,
-        ]
-        return Duration(max(spans))
+        """How long a backup of every day is certainly kept: the ``daily`` rule (the newest backup of each of the
+        last N days) or ``within``. Weekly, monthly and yearly rules keep one backup per period, not every
+        day's, so they do not count here (a statement saying "every backup is kept 30 days" from ``monthly``
+        would be false: prune removes the other days' backups of that month)."""
+        return Duration(max(self.daily * 86400, self.within.seconds if self.within else 0))
 
     @property
     def longest(self) -> Duration:
@@ -579,7 +575,9 @@ class Backups(_Model):
     frequency: Duration = Field(description="A snapshot at least this often, e.g. '24h'.")
     time_zone: TimeZone = Field(description="Zone in which days, weeks, months and years are counted.")
     keep: KeepPolicy
-    minimum_retention: Duration | None = Field(None, description="Promised: every backup kept at least this long.")
+    minimum_retention: Duration | None = Field(
+        None, description="Promised: a backup of each day is kept at least this long (needs daily or within)."
+    )
     destinations: list[BackupDestination] = Field(default_factory=list)
     encrypted: Stated = None
     rpo: Duration | None = Field(None, description="Recovery point objective: at most this much recent data is lost.")

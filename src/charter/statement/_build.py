@@ -385,7 +385,10 @@ def _backups(c: Charter) -> Section | None:
         )
     if b.minimum_retention:
         sentences.append(
-            _s(f"Every backup is kept for at least {b.minimum_retention.humanize()}.", "backups.minimum_retention")
+            _s(
+                f"A backup of each day is kept for at least {b.minimum_retention.humanize()}.",
+                "backups.minimum_retention",
+            )
         )
     sentences.append(_s(f"No backup is kept longer than about {_rough(keep.longest)}.", "backups.keep"))
     sentences.append(

@@ -11,6 +11,8 @@ from charter.store._keyring import (
     Keyring,
     RotationTooRecentError,
     blob_version,
+    export_key_rows,
+    import_key_rows,
     key_store_is_empty,
 )
 from charter.store._models import AuditHeadRow, AuditRow, PurgeRow, RecordRow, TenantEventRow, TenantRow
@@ -34,6 +36,8 @@ __all__ = [
     "TenantStore",
     "UndeclaredKindError",
     "blob_version",
+    "export_key_rows",
+    "import_key_rows",
     "key_store_is_empty",
     "list_statement_versions",
     "prepare_data_dir",

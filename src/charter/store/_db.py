@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -22,6 +20,11 @@ __all__ = ["DATABASE_FILE", "KEYS_FILE", "Database", "StoreError", "prepare_data
 DATABASE_FILE = "charter.db"
 #: The key store's file: kept apart from the data so that no data copy or backup carries a key.
 KEYS_FILE = "keys.db"
+
+#: The newest migration of each role and its version table. A database already there is opened without
+#: loading Alembic (it costs start-up time and memory); tests/store pin these to the migration trees.
+HEADS = {"data": "0004", "keys": "k0001"}
+_VERSION_TABLES = {"data": "alembic_version", "keys": "alembic_version_keys"}
 
 # An arbitrary constant: PostgreSQL advisory-lock key held while migrations run, so that many replicas
 # starting together migrate once.
@@ -149,6 +152,12 @@ class Database:
         Raises:
             StoreError: the database cannot be reached or migrated.
         """
+        target = HEADS[self.role] if revision == "head" else revision
+        if self.revision() == target:
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         location = "charter.store:migrations" if self.role == "data" else "charter.store:key_migrations"
         config.set_main_option("script_location", location)
@@ -163,6 +172,15 @@ class Database:
             raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate database {self.display_url}: {type(exc).__name__}") from None
+
+    def revision(self) -> str | None:
+        """The schema's current migration, or ``None`` when it has none yet or cannot be read."""
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLES[self.role]}")).first()  # noqa: S608
+        except SQLAlchemyError:
+            return None
+        return str(row[0]) if row else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

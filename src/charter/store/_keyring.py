@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -35,7 +35,15 @@ from charter.crypto import KEY_BYTES, DecryptionError, KekRing, KeyProvider, Ran
 from charter.store._db import Database
 from charter.store._models import DataKeyRow
 
-__all__ = ["KeyDestroyedError", "Keyring", "RotationTooRecentError", "blob_version", "key_store_is_empty"]
+__all__ = [
+    "KeyDestroyedError",
+    "Keyring",
+    "RotationTooRecentError",
+    "blob_version",
+    "export_key_rows",
+    "import_key_rows",
+    "key_store_is_empty",
+]
 
 
 class KeyDestroyedError(DecryptionError):
@@ -235,6 +243,11 @@ class Keyring:
         return done
 
     @property
+    def database(self) -> Database:
+        """The key store."""
+        return self._db
+
+    @property
     def kek(self) -> KekRing:
         """The KEK ring (backups wrap their own data keys with it)."""
         return self._kek
@@ -313,6 +326,31 @@ class Keyring:
                 row.destroyed_at = self._clock.now()
             return [f"{tenant_id}/v{row.version}" for row in rows]
 
+    def preload(self, tenant_ids: Collection[str]) -> None:
+        """Load the live DEKs of many tenants with one key-store query (a restore check reads thousands of
+        tenants); tenants without live keys are skipped. The usual cache TTL applies."""
+        wanted = set(tenant_ids)
+        rows: dict[str, list[DataKeyRow]] = {}
+        with self._db.session() as session:
+            for row in session.scalars(select(DataKeyRow).where(DataKeyRow.wrapped.is_not(None))):
+                if row.tenant_id in wanted:
+                    rows.setdefault(row.tenant_id, []).append(row)
+        now = self._clock.monotonic()
+        loaded = {
+            tenant_id: _Cached(
+                keys := {
+                    row.version: self._kek.unwrap(row.wrapped, _dek_aad(tenant_id, row.version), row.kek_id)
+                    for row in tenant_rows
+                    if row.wrapped is not None
+                },
+                max(keys),
+                now,
+            )
+            for tenant_id, tenant_rows in rows.items()
+        }
+        with self._lock:
+            self._cache.update(loaded)
+
     def tenants(self) -> list[str]:
         """Every tenant id with a live DEK."""
         with self._db.session() as session:
@@ -375,3 +413,38 @@ class Keyring:
                 raise
             return loaded
         return _Cached({1: dek}, 1, self._clock.monotonic())
+
+
+def export_key_rows(db: Database) -> list[dict[str, object]]:
+    """Every row of a key store, for a key-store backup: ``tenant_id``, ``version``, ``wrapped`` (bytes, or
+    ``None`` once destroyed), ``kek_id``, ``created_at`` and ``destroyed_at`` (aware UTC or ``None``).
+
+    The DEKs stay wrapped by their KEK: the export opens nothing without it.
+    """
+    with db.session() as session:
+        return [
+            {
+                "tenant_id": row.tenant_id,
+                "version": row.version,
+                "wrapped": row.wrapped,
+                "kek_id": row.kek_id,
+                "created_at": row.created_at,
+                "destroyed_at": row.destroyed_at,
+            }
+            for row in session.scalars(select(DataKeyRow).order_by(DataKeyRow.tenant_id, DataKeyRow.version))
+        ]
+
+
+def import_key_rows(db: Database, rows: list[dict[str, object]]) -> int:
+    """Put exported rows into ``db``, a migrated key store that holds no key yet; returns how many.
+
+    Raises:
+        ValueError: ``db`` is not a key store, or already holds keys (nothing is written).
+    """
+    if db.role != "keys":
+        raise ValueError("keys are imported into a key store (Database(url, role='keys'))")
+    with db.session() as session:
+        if session.scalar(select(func.count()).select_from(DataKeyRow)):
+            raise ValueError("the key store already holds keys: recover into an empty one")
+        session.add_all(DataKeyRow(**row) for row in rows)
+    return len(rows)

@@ -113,12 +113,15 @@ class TenantStore:
             DecryptionError: a value is damaged or belongs elsewhere (not a purge).
         """
         with self._db.session() as session:
-            row = session.scalars(
-                select(RecordRow).where(RecordRow.tenant_id == tenant_id).order_by(RecordRow.kind, RecordRow.key)
+            row = session.execute(
+                select(RecordRow.kind, RecordRow.key, RecordRow.value)
+                .where(RecordRow.tenant_id == tenant_id)
+                .order_by(RecordRow.kind, RecordRow.key)
+                .limit(1)
             ).first()
-            sample = None if row is None else (row.kind, row.key, row.value)
-        if sample is None:
+        if row is None:
             return None
+        sample = (row[0], row[1], row[2])
         try:
             self._keyring.open(tenant_id, self._purpose(sample[0], sample[1]), sample[2])
         except KeyDestroyedError:
