@@ -95,12 +95,12 @@ def test_data_key_rotation_lazy_then_batch_then_retired(runtime: Runtime) -> Non
     runtime.store.put("tenant-0", "note", "K0", "rewritten")
     values[("tenant-0", "K0")] = "rewritten"
     rotate_data_keys(runtime)  # v3, nothing read since
-    summary = reencrypt_all(runtime)  # too recent to retire: another process may still cache v2
+    summary = reencrypt_all(runtime, retire=True)  # too recent to retire: another process may still cache v2
     assert "rotated too recently" in summary and "re-encrypted 12 value(s)" in summary
     assert runtime.keyring.live_versions("tenant-0") == [1, 2, 3]
     assert isinstance(runtime.clock, FrozenClock)
     runtime.clock.advance(timedelta(minutes=2))
-    summary = reencrypt_all(runtime)
+    summary = reencrypt_all(runtime, retire=True)
     assert summary == "re-encrypted 0 value(s); retired 6 old data key version(s)"
     assert runtime.keyring.live_versions("tenant-0") == [3]
     with runtime.database.session() as session:
@@ -137,7 +137,7 @@ def test_re_encryption_can_wait_out_the_key_cache_and_retire_in_one_run(runtime:
         runtime.store.put("tenant-0", "note", "late", "sealed meanwhile")  # written meanwhile
         clock.advance(timedelta(seconds=seconds))
 
-    summary = reencrypt_all(runtime, wait=wait)
+    summary = reencrypt_all(runtime, wait=wait, retire=True)
     assert waits == [60.0]
     assert summary == "re-encrypted 4 value(s); retired 2 old data key version(s)"
     assert runtime.keyring.live_versions("tenant-0") == [2]

@@ -76,10 +76,12 @@ def rotate_data_keys(runtime: Runtime, *, progress: Progress | None = None) -> s
     return f"new data key version for {len(tenants)} tenant(s); older values are re-encrypted when read"
 
 
-def _reencrypt_and_retire(runtime: Runtime, tenant_id: str) -> tuple[int, int, float | None]:
+def _reencrypt_and_retire(runtime: Runtime, tenant_id: str, retire: bool) -> tuple[int, int, float | None]:
     """Re-encrypt one tenant's values and retire its old key versions:
     ``(values re-encrypted, versions retired, seconds to wait before retiring is allowed, or None)``."""
     values = runtime.store.reencrypt(tenant_id) + runtime.registry.reencrypt(tenant_id)
+    if not retire:
+        return values, 0, None
     try:
         return values, len(runtime.keyring.retire_old_versions(tenant_id)), None
     except RotationTooRecentError as exc:
@@ -87,19 +89,31 @@ def _reencrypt_and_retire(runtime: Runtime, tenant_id: str) -> tuple[int, int, f
 
 
 def reencrypt_all(
-    runtime: Runtime, *, progress: Progress | None = None, wait: Callable[[float], None] | None = None
+    runtime: Runtime,
+    *,
+    progress: Progress | None = None,
+    wait: Callable[[float], None] | None = None,
+    retire: bool | None = None,
 ) -> str:
     """Re-encrypt every value under its tenant's newest data key, then retire the older versions.
 
     A version newer than the key cache's TTL (60 s) cannot be retired yet: another process may still seal
     with an older one. With ``wait`` (called with the seconds to wait, e.g. ``time.sleep``), this waits
     that long, re-encrypts what was written meanwhile and retires; without, it says to run again.
+
+    ``retire`` defaults to "only when the charter keeps no backups": snapshots taken before the
+    re-encryption hold values sealed under the old versions, and destroying those versions would make
+    every such snapshot unreadable (a restore to before the rotation would lose the data). They stay in
+    the key store, wrapped by the KEK, and a purge destroys them with the tenant's other keys.
     """
+    backups = runtime.charter.backups
+    if retire is None:
+        retire = backups is None or not backups.enabled
     tenants = _tenants(runtime)
     values = retired = 0
     postponed: dict[str, float] = {}
     for i, tenant_id in enumerate(tenants, 1):
-        done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id)
+        done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id, retire)
         values, retired = values + done, retired + gone
         if retry_after is not None:
             postponed[tenant_id] = retry_after
@@ -108,7 +122,7 @@ def reencrypt_all(
     if postponed and wait is not None:
         wait(max(postponed.values()))
         for tenant_id in list(postponed):
-            done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id)
+            done, gone, retry_after = _reencrypt_and_retire(runtime, tenant_id, retire)
             values, retired = values + done, retired + gone
             if retry_after is None:
                 del postponed[tenant_id]
@@ -117,6 +131,11 @@ def reencrypt_all(
         actor="cli",
         payload={"values": values, "retired_keys": retired, "postponed": len(postponed)},
     )
+    if not retire:
+        return (
+            f"re-encrypted {values} value(s); old data key versions kept (wrapped): the backups may hold values "
+            "sealed under them (pass --retire to destroy them anyway; a purge destroys them with the tenant)"
+        )
     summary = f"re-encrypted {values} value(s); retired {retired} old data key version(s)"
     if postponed:
         summary += f"; {len(postponed)} tenant(s) rotated too recently: run again in a minute to retire theirs"

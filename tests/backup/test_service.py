@@ -769,3 +769,24 @@ def test_an_unreachable_postgresql_target_is_a_clear_error(runtime: Any, request
         BackupError, match=r"cannot open the target database postgresql\+psycopg://postgres@127\.0\.0\.1:9/x"
     ):
         backups.restore("latest", "postgresql://postgres@127.0.0.1:9/x")
+
+
+def test_a_snapshot_from_before_a_data_key_rotation_still_restores(
+    runtime: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from charter.rotation import reencrypt_all, rotate_data_keys
+
+    tenants = _fill(runtime, tenants=2, records=3)
+    backups = _service(runtime, "local", request)
+    before = backups.run()
+    rotate_data_keys(runtime)
+    runtime.clock.advance(timedelta(minutes=2))
+    summary = reencrypt_all(runtime)  # the charter keeps backups: the old versions are kept
+    assert "old data key versions kept" in summary
+    assert runtime.keyring.live_versions(tenants[0]) == [1, 2]
+    target = _restore_target(runtime, request, tmp_path)
+    result = backups.restore(before.id, target)
+    assert result.tenants_readable == sorted(tenants) and result.tenants_key_destroyed == []
+    url = target if "://" in target else f"sqlite:///{target}"
+    for store in _restored_store(runtime, url):
+        assert store.get(tenants[0], KIND, "FAKE-2") == {"text": "secret note 0-2 of example.com"}

@@ -99,7 +99,7 @@ def test_keys_status_and_rotation(data_dir: Path, monkeypatch: pytest.MonkeyPatc
     first = out.splitlines()[0].removeprefix("current key-encryption key: ")
     assert f"  {first}: 3 data key(s)" in out  # two tenants and the audit key
     assert cli(data_dir, "keys", "rotate")[0] == 2
-    code, out, _ = cli(data_dir, "keys", "rotate", "--kek", "--data-keys", "--re-encrypt")
+    code, out, _ = cli(data_dir, "keys", "rotate", "--kek", "--data-keys", "--re-encrypt", "--retire")
     assert code == 0, out
     assert "3 data key(s) re-wrapped" in out and "new data key version for 2 tenant(s)" in out
     # two notes and each tenant's sealed secret and base URL; v1 retired after waiting out the cache TTL

@@ -179,3 +179,16 @@ def test_no_plaintext_of_any_stored_value_reaches_the_database(
         for secret in (value, nested, json.dumps(value)):
             assert secret.encode() not in raw
     assert store.get("tenant-a", "note", "K0") == {"text": values[0][0], "nested": [values[0][1]]}
+
+
+def test_readable_tells_live_purged_and_empty_tenants_apart(store: TenantStore, keyring: Keyring) -> None:
+    store.put("tenant-a", "note", "FAKE-1", {"text": "a"})
+    store.put("tenant-b", "note", "FAKE-1", {"text": "b"})
+    keyring.destroy("tenant-b")
+    assert [store.readable(t) for t in ("tenant-a", "tenant-b", "tenant-none")] == [True, False, None]
+    keyring.preload(["tenant-a", "tenant-b"])
+    assert store.readable_many(["tenant-a", "tenant-b", "tenant-none"]) == {
+        "tenant-a": True,
+        "tenant-b": False,
+        "tenant-none": None,
+    }

@@ -261,7 +261,8 @@ class S3Destination:
         if isinstance(exc, NoRegionError):
             return DestinationError(f"backup destination '{self.name}': no region (set its region in the charter)")
         if isinstance(exc, EndpointConnectionError):
-            return DestinationError(f"backup destination '{self.name}': cannot reach the S3 endpoint")
+            endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", "")
+            return DestinationError(f"backup destination '{self.name}': cannot reach the S3 endpoint {endpoint}")
         return DestinationError(f"backup destination '{self.name}': {type(exc).__name__}: cannot reach S3")
 
     def put(self, name: str, source: Path) -> None:

@@ -681,10 +681,11 @@ class BackupService:
             tenants = {row[0] for row in connection.execute(text("SELECT id FROM tenants"))}
         live = set(self._keyring.tenants())  # one query for every tenant with a live key
         self._keyring.preload(tenants & live)  # and one for all their keys
+        opens = store.readable_many(sorted(tenants & live))
         readable: list[str] = []
         destroyed: list[str] = []
         for tenant_id in sorted(tenants):
-            if tenant_id not in live or store.readable(tenant_id) is False:
+            if tenant_id not in live or opens.get(tenant_id) is False:
                 destroyed.append(tenant_id)
             else:
                 readable.append(tenant_id)

@@ -151,6 +151,13 @@ def keys_rotate(
     re_encrypt: Annotated[
         bool, typer.Option("--re-encrypt", help="Re-encrypt every value under the newest data key, retire the old.")
     ] = False,
+    retire: Annotated[
+        bool,
+        typer.Option(
+            "--retire",
+            help="With --re-encrypt: destroy old data key versions even though backups taken before may need them.",
+        ),
+    ] = False,
     data_dir: DataDirOption = Path(".charter"),
     database_url: DatabaseOption = None,
     keys_database_url: KeysDatabaseOption = None,
@@ -174,7 +181,11 @@ def keys_rotate(
                 if data_keys:
                     typer.echo(rotate_data_keys(rt, progress=step("new data key versions")))
                 if re_encrypt:
-                    typer.echo(reencrypt_all(rt, progress=step("re-encrypting"), wait=waiting(progress)))
+                    typer.echo(
+                        reencrypt_all(
+                            rt, progress=step("re-encrypting"), wait=waiting(progress), retire=True if retire else None
+                        )
+                    )
         except KeyRotationError as exc:
             die(str(exc))
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 
 from charter.clock import Clock
 from charter.store._db import Database
@@ -127,6 +127,32 @@ class TenantStore:
         except KeyDestroyedError:
             return False
         return True
+
+    def readable_many(self, tenant_ids: Collection[str]) -> dict[str, bool | None]:
+        """:meth:`readable` for many tenants over one connection (a restore checks thousands); preload their
+        keys first (:meth:`Keyring.preload`) to avoid one key-store query each."""
+        sample = (
+            select(RecordRow.kind, RecordRow.key, RecordRow.value)
+            .where(RecordRow.tenant_id == bindparam("tenant"))
+            .order_by(RecordRow.kind, RecordRow.key)
+            .limit(1)
+        )
+        rows: dict[str, tuple[str, str, bytes] | None] = {}
+        with self._db.engine.connect() as connection:
+            for tenant_id in tenant_ids:
+                row = connection.execute(sample, {"tenant": tenant_id}).first()
+                rows[tenant_id] = None if row is None else (row[0], row[1], row[2])
+        result: dict[str, bool | None] = {}
+        for tenant_id, found in rows.items():
+            if found is None:
+                result[tenant_id] = None
+                continue
+            try:
+                self._keyring.open(tenant_id, self._purpose(found[0], found[1]), found[2])
+                result[tenant_id] = True
+            except KeyDestroyedError:
+                result[tenant_id] = False
+        return result
 
     def _reseal(self, tenant_id: str, kind: str, key: str, old: bytes, plaintext: bytes) -> bool:
         resealed = self._keyring.seal(tenant_id, self._purpose(kind, key), plaintext)
