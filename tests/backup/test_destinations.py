@@ -469,16 +469,21 @@ def test_local_missing_source(tmp_path: Path) -> None:
     assert os.listdir(destination.path) == []
 
 
-def test_local_read_only_directory(tmp_path: Path, files: Callable[[bytes], Path]) -> None:
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
+def test_local_read_only_directory(
+    tmp_path: Path, files: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import tempfile
+
     destination = LocalDestination("nightly", tmp_path / "backups")
-    destination.path.chmod(0o500)
-    try:
-        with pytest.raises(DestinationError, match="'nightly' cannot be written"):
-            destination.put(ARTIFACT, files(b"data"))
-    finally:
-        destination.path.chmod(0o700)
+
+    def read_only(*args: Any, **kwargs: Any) -> Any:  # what a 0500 directory gives (root would ignore a chmod)
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(DestinationError, match="'nightly' cannot be written: Permission denied"):
+        destination.put(ARTIFACT, files(b"data"))
+    monkeypatch.undo()
     assert destination.names() == []
 
 
