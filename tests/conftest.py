@@ -36,6 +36,18 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test talks to AWS: the example charter's S3 destination points at a closed local port (refused at
+    once, one attempt), fake credentials, no instance-metadata lookups. Tests that use S3 or KMS pass the
+    local moto server's endpoint themselves."""
+    monkeypatch.setenv("CHARTER_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-fake-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-fake-secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(NOW)

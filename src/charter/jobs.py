@@ -92,20 +92,27 @@ def run_purge(runtime: Runtime, *, actor: str = "scheduler") -> list[Receipt] | 
         return receipts
 
 
-def save_key_backups(runtime: Runtime, *, actor: str) -> bool:
-    """After a purge: rewrite the key-store backups without the destroyed keys, so no backup anywhere still
-    holds a key that opens the purged tenant's data. Returns whether it was done (``False``: no backups
-    configured, or a destination failed: logged, and done again after the next backup).
+def save_key_backups(runtime: Runtime, *, actor: str) -> list[str]:
+    """After a purge or a key rotation: rewrite the key-store backups as the key store is now, so no backup
+    keeps a destroyed key (or misses a new one). Destinations that hold no key-store backup yet are left for
+    the next backup run.
+
+    Returns:
+        One message per destination that could not be rewritten (logged too; the next backup run rewrites
+        it); empty when all were, or when the charter keeps no backups.
     """
     policy = runtime.charter.backups
     if policy is None or not policy.enabled or not policy.destinations:
-        return False
-    try:
-        runtime.backups.save_keys(actor=actor)
-    except BackupError as exc:
-        log.error("key-store backup not refreshed after a purge", error=str(exc))
-        return False
-    return True
+        return []
+    failures: list[str] = []
+    for config in policy.destinations:
+        try:
+            if runtime.backups.key_backups(config.name):
+                runtime.backups.save_keys(actor=actor, destinations=[config.name])
+        except BackupError as exc:
+            log.error("key-store backup not rewritten", destination=config.name, error=str(exc))
+            failures.append(f"key-store backup in '{config.name}' not rewritten: {exc}")
+    return failures
 
 
 def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any] | None:

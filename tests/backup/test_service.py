@@ -79,7 +79,12 @@ def _restored_store(runtime: Any, url: str) -> Iterator[TenantStore]:
 def _restore_target(runtime: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str = "restored") -> str:
     if runtime.database.dialect == "sqlite":
         return str(tmp_path / f"{name}.db")
-    return str(request.getfixturevalue("postgres_keys_url"))  # a fresh, empty schema
+    from tests.conftest import _postgres_schema
+
+    schema = _postgres_schema()  # a fresh, empty schema of its own (never the runtime's key store)
+    url = next(schema)
+    request.addfinalizer(lambda: next(schema, None))
+    return url
 
 
 # -- run and list -------------------------------------------------------------------------------------
@@ -208,16 +213,19 @@ def test_a_damaged_manifest_is_listed_as_such_and_is_an_error_for_verify(
     _tamper(backups, manifest.id + MANIFEST, lambda d: d[:40], tmp_path)
     [snapshot] = backups.snapshots()
     assert snapshot.manifest is None and "damaged" in (snapshot.problem or "")
-    with pytest.raises(BackupError, match="damaged"):
-        backups.verify(manifest.id)
+    result = backups.verify(manifest.id)  # a verdict on the snapshot: failed, and recorded
+    assert not result.ok and "damaged" in result.problems[0]
+    assert backups.snapshots()[0].failed_at is not None
 
 
 def test_an_edited_manifest_is_detected_by_its_mac(runtime: Any, backups: BackupService, tmp_path: Path) -> None:
     _fill(runtime, tenants=1)
     manifest = backups.run()
     _tamper(backups, manifest.id + MANIFEST, lambda d: d.replace(b'"records": 20', b'"records": 21'), tmp_path)
-    with pytest.raises(BackupError, match="manifest was altered"):
-        backups.verify(manifest.id)
+    [listed] = backups.snapshots()
+    assert listed.manifest is None and "manifest was altered" in (listed.problem or "")  # never shown as verified
+    result = backups.verify(manifest.id)
+    assert not result.ok and "manifest was altered" in result.problems[0]
 
 
 def test_the_wrong_key_is_a_clear_error(
@@ -461,7 +469,13 @@ def test_drill_measures_rto_and_rpo_against_the_charter_and_records_them(
     _fill(runtime)
     manifest = backups.run()
     runtime.clock.advance(timedelta(hours=3))
-    scratch = None if runtime.database.dialect == "sqlite" else str(request.getfixturevalue("postgres_keys_url"))
+    scratch = None
+    if runtime.database.dialect == "postgresql":
+        from tests.conftest import _postgres_schema
+
+        schema = _postgres_schema()  # an empty schema of its own (never the key store's)
+        scratch = next(schema)
+        request.addfinalizer(lambda: next(schema, None))
     drill = backups.drill(scratch_url=scratch)
     assert drill.ok, drill.problems
     assert drill.snapshot_id == manifest.id
@@ -696,7 +710,7 @@ def test_recover_rebuilds_keys_and_data_from_the_destination_and_the_kek_alone(
     runtime.registry.connect_event(CONNECT_APP, "fake-client-key-0001", EventKind.UNINSTALLED, at=runtime.clock.now())
     runtime.clock.advance(timedelta(days=31))
     assert len(runtime.purger.run(actor="test")) == 1
-    assert save_key_backups(runtime, actor="test")
+    assert save_key_backups(runtime, actor="test") == []
     [key_backup] = backups.key_backups()  # the older one, which held the purged tenant's keys, is gone
     with backups._payload(backups.destination(), key_backup.manifest) as chunks:  # type: ignore[arg-type]
         from charter.backup._service import _read_key_rows
@@ -722,12 +736,19 @@ def test_recover_rebuilds_keys_and_data_from_the_destination_and_the_kek_alone(
     assert result.keys == len(rows)
     with open_runtime(runtime.charter, data_dir=new_dir, clock=runtime.clock, environ=environ, **urls) as new:
         assert new.audit.verify().ok
-        readable, destroyed = new.backups.readability(new.database)
-        assert readable == sorted([tenants[0], tenants[2]]) and destroyed == [tenants[1]]
+        readable, destroyed, unreadable = new.backups.readability(new.database)
+        assert readable == sorted([tenants[0], tenants[2]]) and destroyed == [tenants[1]] and unreadable == []
         assert new.store.get(tenants[2], KIND, "FAKE-4") == {"text": "secret note 2-4 of example.com"}
         with pytest.raises(KeyDestroyedError):
             new.store.get(tenants[1], KIND, "FAKE-4")
         new.store.put(tenants[0], KIND, "FAKE-new", {"text": "written after the recovery"})  # it runs on
+        # the purged tenant came back with the snapshot (unreadable): its purge is re-applied, with a receipt
+        assert new.purger.reapply(tenants[0], actor="test") is None  # live keys: nothing to re-apply
+        receipt = new.purger.reapply(tenants[1], actor="test")
+        assert receipt is not None and receipt.deleted["records"] == {KIND: 20}
+        assert receipt.rule == "keys destroyed before the restore (purged after the snapshot)"
+        assert new.store.count(tenants[1]) == {} and new.audit.verify().ok
+        assert new.backups.readability(new.database) == (sorted([tenants[0], tenants[2]]), [], [])
 
 
 def test_recover_refuses_a_data_directory_that_has_databases(
@@ -738,7 +759,7 @@ def test_recover_refuses_a_data_directory_that_has_databases(
     backups = _service_at(runtime, destination_kind, request, tmp_path)
     backups.run()
     if runtime.database.dialect != "sqlite":
-        with pytest.raises(BackupError, match="key store: the key store already holds keys"):
+        with pytest.raises(BackupError, match="already holds data"):
             recover(
                 backups._charter,
                 data_dir=tmp_path / "x",
@@ -790,3 +811,62 @@ def test_a_snapshot_from_before_a_data_key_rotation_still_restores(
     url = target if "://" in target else f"sqlite:///{target}"
     for store in _restored_store(runtime, url):
         assert store.get(tenants[0], KIND, "FAKE-2") == {"text": "secret note 0-2 of example.com"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_data_snapshot_never_replaces_the_key_store(runtime: Any, request: pytest.FixtureRequest) -> None:
+    backups = _service(runtime, "local", request)
+    backups.run()
+    keys_file = runtime.data_dir / "keys.db"
+    before = keys_file.read_bytes()
+    with pytest.raises(BackupError, match="is a key store, not a data database"):
+        backups.restore("latest", str(keys_file), replace=True)
+    assert keys_file.read_bytes() == before and not list(runtime.data_dir.glob("keys.db.before-restore-*"))
+
+
+def test_prune_keeps_no_period_with_a_snapshot_that_failed_verification(
+    runtime: Any, destination_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from charter.policy import KeepPolicy
+
+    backups = _service(runtime, destination_kind, request, keep=KeepPolicy(daily=2))
+    good = backups.run().id
+    runtime.clock.advance(timedelta(hours=1))
+    bad = backups.run().id  # the same day, newer: the daily rule would pick it
+    _tamper(backups, bad + ARTIFACT, lambda d: d[:-5], tmp_path)
+    assert not backups.verify(bad).ok
+    runtime.clock.advance(timedelta(days=1))
+    newest = backups.run().id
+    plan = backups.prune()
+    kept = {d.snapshot_id for d in plan.decisions if d.keep}
+    assert kept == {good, newest} and plan.damaged == [bad]  # day 1 is kept by its good snapshot
+    assert {s.id for s in backups.snapshots()} == {good, bad, newest}
+
+
+def test_a_drill_fails_when_tenants_with_live_keys_do_not_open(
+    runtime: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from charter.rotation import reencrypt_all, rotate_data_keys
+
+    _fill(runtime, tenants=2, records=2)
+    backups = _service(runtime, "local", request)
+    backups.run()
+    rotate_data_keys(runtime)
+    runtime.clock.advance(timedelta(minutes=2))
+    reencrypt_all(runtime, retire=True)  # old versions destroyed: the snapshot's values no longer open
+    drill = backups.drill(
+        scratch_url=None if runtime.database.dialect == "sqlite" else _restore_target(runtime, request, tmp_path)
+    )
+    assert not drill.ok and drill.tenants_unreadable == 2 and drill.tenants_readable == 0
+    assert any("do not open in the snapshot" in p for p in drill.problems)
+
+
+def test_verify_and_drill_check_the_key_store_backup(
+    runtime: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    backups = _service(runtime, "local", request)
+    backups.run()
+    [key_backup] = backups.key_backups()
+    _tamper(backups, key_backup.id + ARTIFACT, lambda d: d[:-3], tmp_path)
+    result = backups.verify()
+    assert not result.ok and result.problems[0].startswith("key-store backup: snapshot keys-")

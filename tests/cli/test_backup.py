@@ -215,7 +215,7 @@ def test_recover_on_a_new_host_with_only_the_kek_and_the_backups(data_dir: Path,
     shutil.copy(data_dir / "keys" / "kek.key", new / "keys" / "kek.key")
     code, out, err = run("backup", "recover", "--config", str(config), "--data-dir", str(new), "-d", "local")
     assert code == 0, err
-    assert "recovered snapshot " in out and "2 tenant(s) readable, 0 purged" in out and "audit log intact" in out
+    assert "recovered snapshot " in out and "2 tenant(s) readable; 0 purged" in out and "audit log intact" in out
     code, out, err = run("records", "get", *_first_note(new, config), "--staff", "staff-042", "--reason", "case SUP-1")
     assert code == 0, err
     assert json.loads(out)["text"].startswith("fake note ")

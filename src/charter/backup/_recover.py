@@ -10,6 +10,10 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from charter.backup._artifact import ArtifactError
 from charter.backup._destinations import DestinationError, open_destination
 from charter.backup._service import (
     BackupError,
@@ -19,7 +23,7 @@ from charter.backup._service import (
     _read_key_rows,
     _restore_sqlite,
 )
-from charter.backup._sources import SourceError, restore_postgresql
+from charter.backup._sources import SourceError, _require_empty, restore_postgresql
 from charter.clock import Clock
 from charter.crypto import KekRing
 from charter.policy import Charter
@@ -38,6 +42,18 @@ class Recovery:
     key_database: str
     keys: int
     rows: int
+
+
+def _undo(created: list[Path], keys_db: Database | None) -> None:
+    """A failed recovery leaves nothing half-done: the files it made are removed, the keys it imported into
+    a PostgreSQL key store (empty before) are deleted."""
+    for path in created:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(path) + suffix).unlink()
+    if keys_db is not None and keys_db.dialect == "postgresql":
+        with contextlib.suppress(SQLAlchemyError), keys_db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM data_keys"))
 
 
 def _is_empty_sqlite(path: Path) -> bool:
@@ -95,26 +111,44 @@ def recover(
         if url is None and not _is_empty_sqlite(path):
             raise BackupError(f"{path} exists: recover into a data directory without Charter's databases")
 
-    key_manifest = _choose(_list(target, {}, keys=True), "latest", target.name)
+    # As `charter serve` does: without its own URL, the key store shares the data's PostgreSQL database.
+    keys_database_url = keys_database_url or database_url
+    where = f"destination '{target.name}' ({target.describe()})"
+    key_backups = _list(target, {}, keys=True)
+    if not key_backups:
+        raise BackupError(f"{where} holds no key-store backup (keys-*): without it no snapshot can be read")
+    key_manifest = _choose(key_backups, "latest", target.name)
     manifest = _choose(_list(target, {}), snapshot, target.name)
-    with _payload(target, key_manifest, kek) as chunks:
-        try:
+    try:
+        with _payload(target, key_manifest, kek, checksums=True) as chunks:
             rows = _read_key_rows(chunks)
-        except (ValueError, KeyError) as exc:
-            raise BackupError(f"key-store backup {key_manifest.id} is malformed ({type(exc).__name__})") from None
+    except ArtifactError as exc:
+        raise BackupError(f"key-store backup: {exc}") from None
+    except (ValueError, KeyError) as exc:
+        raise BackupError(f"key-store backup {key_manifest.id} is malformed ({type(exc).__name__})") from None
+    if database_url is not None and manifest.dialect == "postgresql":
+        data_check = Database(database_url)
+        try:
+            _require_empty(data_check)  # before anything is written, so a refusal changes nothing
+        except SourceError as exc:
+            raise BackupError(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise BackupError(f"cannot open {data_check.display_url}: {type(exc).__name__}") from None
+        finally:
+            data_check.close()
 
     created: list[Path] = []
     keys_db = Database(keys_database_url or sqlite_url(data_dir, KEYS_FILE), role="keys")
     if keys_database_url is None:
         created.append(keys_file)
+    imported = False
     try:
         try:
             keys_db.upgrade()
             count = import_key_rows(keys_db, rows)
+            imported = True
         except (StoreError, ValueError) as exc:
             raise BackupError(f"key store: {exc}") from None
-        finally:
-            keys_db.close()
         with _payload(target, manifest, kek) as chunks:
             if manifest.dialect == "sqlite":
                 if database_url is not None:
@@ -133,12 +167,14 @@ def recover(
                 finally:
                     data_db.close()
                 shown = data_db.display_url
+    except ArtifactError as exc:
+        _undo(created, keys_db if imported else None)
+        raise BackupError(str(exc)) from None
     except BaseException:
-        for path in created:
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    Path(str(path) + suffix).unlink()
+        _undo(created, keys_db if imported else None)
         raise
+    finally:
+        keys_db.close()
     return Recovery(
         manifest.id,
         key_manifest.id,

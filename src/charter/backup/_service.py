@@ -141,6 +141,8 @@ class RestoreResult:
         seconds: wall time of the restore, fetch to checked database.
         tenants_readable: tenants whose data opens with the live key store.
         tenants_key_destroyed: tenants purged since the snapshot: rows present, keys destroyed.
+        tenants_unreadable: tenants with live keys whose values do not open (their key versions were retired
+            since, e.g. ``keys rotate --re-encrypt --retire``): the restore lost their data.
         moved_aside: where a replaced database was moved, if ``replace`` was asked.
     """
 
@@ -151,6 +153,7 @@ class RestoreResult:
     tenants_readable: list[str]
     tenants_key_destroyed: list[str]
     moved_aside: str | None = None
+    tenants_unreadable: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class DrillResult:
     problems: list[str]
     tenants_readable: int
     tenants_key_destroyed: int
+    tenants_unreadable: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as ISO 8601 UTC)."""
@@ -190,6 +194,7 @@ class DrillResult:
             "problems": self.problems,
             "tenants_readable": self.tenants_readable,
             "tenants_key_destroyed": self.tenants_key_destroyed,
+            "tenants_unreadable": self.tenants_unreadable,
         }
 
 
@@ -200,7 +205,8 @@ class PrunePlan:
     Attributes:
         decisions: one per listed snapshot, newest first, with the reasons it is kept.
         orphans: objects of interrupted runs (artifacts without manifest, older than a day) to remove.
-        damaged: snapshots whose manifest is damaged: never removed by prune, reported.
+        damaged: snapshots whose manifest is damaged or that failed their last verification: they keep no
+            period, are never removed by prune, and are reported.
         applied: whether the removals were done (``False`` for a dry run).
     """
 
@@ -512,6 +518,29 @@ class BackupService:
             raise BackupError("; ".join(failures))
         return manifest
 
+    def _check_key_backup(self, destination: str) -> list[str]:
+        """Problems with the newest key-store backup of ``destination`` (decrypted, parsed, counted); without it
+        no snapshot can be recovered after losing the key store."""
+        target = self.destination(destination)
+        backups = _list(target, {}, keys=True)
+        if not backups:
+            return [f"destination '{destination}' holds no key-store backup: run `charter backup run`"]
+        newest = backups[0]
+        if newest.manifest is None:
+            return [f"key-store backup {newest.id}: {newest.problem}"]
+        try:
+            with _payload(target, newest.manifest, self._keyring.kek) as chunks:
+                rows = _read_key_rows(chunks)
+        except BackupError as exc:
+            return [f"key-store backup: {exc}"]
+        except ArtifactError as exc:
+            return [f"key-store backup: {exc}"]
+        except (ValueError, KeyError):
+            return [f"key-store backup {newest.id} is malformed"]
+        if len(rows) != newest.manifest.tables.get("data_keys"):
+            return [f"key-store backup {newest.id}: {len(rows)} keys, the manifest says otherwise"]
+        return []
+
     def key_backups(self, destination: str | None = None) -> list[Snapshot]:
         """The key-store backups of a destination (normally one), newest first."""
         target = self.destination(destination)
@@ -534,7 +563,18 @@ class BackupService:
             BackupError: the destination cannot be read.
         """
         target = self.destination(destination)
-        return _list(target, self._checks(target.name))
+        snapshots = _list(target, self._checks(target.name))
+        # A manifest is only believed once its MAC checks (cheap: one key unwrap each); an edited one is listed
+        # as damaged. A KEK that is not configured here is a setup problem, reported when the snapshot is used.
+        for i, snap in enumerate(snapshots):
+            if snap.manifest is not None:
+                try:
+                    unwrap_key(snap.manifest, self._keyring.kek)
+                except ManifestError as exc:
+                    snapshots[i] = Snapshot(snap.id, snap.destination, None, str(exc), None, snap.failed_at)
+                except BackupKeyError:
+                    pass
+        return snapshots
 
     def _find(self, snapshot_id: str, destination: str | None) -> tuple[Destination, Manifest]:
         target = self.destination(destination)
@@ -563,9 +603,21 @@ class BackupService:
             BackupError: unknown snapshot or destination, damaged manifest, the key cannot be unwrapped (a
                 problem with the setup, not a verdict on the snapshot).
         """
-        target, manifest = self._find(snapshot_id, destination)
+        target = self.destination(destination)
+        snapshots = self.snapshots(target.name)
+        wanted = next((s for s in snapshots if s.id == snapshot_id), None) if snapshot_id != "latest" else None
+        if wanted is not None and wanted.manifest is None:
+            # found, but its manifest is damaged or altered: a verdict on the snapshot, recorded as such
+            problems = [f"snapshot {wanted.id}: {wanted.problem}"]
+            self._audit.record(
+                "backup.verified",
+                actor=actor,
+                payload={"snapshot": wanted.id, "destination": target.name, "ok": False, "problems": problems},
+            )
+            return VerifyResult(wanted.id, target.name, False, problems, self._clock.now(), 0.0)
+        manifest = _choose(snapshots, snapshot_id, target.name)
         start = self._clock.monotonic()
-        problems: list[str] = []
+        problems = []
         with self._payload(target, manifest) as payload:
             chunks = _progress(payload, "verify", manifest.plain_bytes, progress)
             try:
@@ -585,6 +637,7 @@ class BackupService:
                 problems = [str(exc)]
             except OSError as exc:
                 raise BackupError(f"cannot verify in {self._scratch()}: {exc.strerror or exc}") from None
+        problems.extend(self._check_key_backup(target.name))
         result = VerifyResult(
             manifest.id, target.name, not problems, problems, self._clock.now(), self._clock.monotonic() - start
         )
@@ -653,7 +706,7 @@ class BackupService:
                     restored.close()
                     raise BackupError(str(exc)) from None
         try:
-            readable, destroyed = self.readability(restored)
+            readable, destroyed, unreadable = self.readability(restored)
             tables = _table_counts(restored, manifest.tables)
         finally:
             restored.close()
@@ -668,13 +721,19 @@ class BackupService:
                 "seconds": round(seconds, 3),
                 "tenants_readable": len(readable),
                 "tenants_key_destroyed": len(destroyed),
+                "tenants_unreadable": len(unreadable),
             },
         )
-        return RestoreResult(manifest.id, shown, tables, seconds, readable, destroyed, moved)
+        return RestoreResult(manifest.id, shown, tables, seconds, readable, destroyed, moved, unreadable)
 
-    def readability(self, restored: Database) -> tuple[list[str], list[str]]:
-        """Which tenants of a (restored) data database open with the live keys, and which do not (purged since:
-        their keys were destroyed). Returns ``(readable, key destroyed)``, sorted tenant ids; reads only."""
+    def readability(self, restored: Database) -> tuple[list[str], list[str], list[str]]:
+        """Which tenants of a (restored) data database open with the live keys. Reads only.
+
+        Returns:
+            ``(readable, purged, unreadable)``, sorted tenant ids: ``purged`` have no live key (destroyed by a
+            purge since); ``unreadable`` have live keys that no longer open their values here (key versions
+            retired since the snapshot).
+        """
         store = TenantStore(restored, self._keyring, kinds=(), clock=self._clock)
         with restored.engine.connect() as connection:
             # every record belongs to a registered tenant (a purge removes both): the registry lists them all
@@ -682,14 +741,9 @@ class BackupService:
         live = set(self._keyring.tenants())  # one query for every tenant with a live key
         self._keyring.preload(tenants & live)  # and one for all their keys
         opens = store.readable_many(sorted(tenants & live))
-        readable: list[str] = []
-        destroyed: list[str] = []
-        for tenant_id in sorted(tenants):
-            if tenant_id not in live or opens.get(tenant_id) is False:
-                destroyed.append(tenant_id)
-            else:
-                readable.append(tenant_id)
-        return readable, destroyed
+        readable = sorted(t for t in tenants & live if opens.get(t) is not False)
+        unreadable = sorted(t for t in tenants & live if opens.get(t) is False)
+        return readable, sorted(tenants - live), unreadable
 
     # -- prune ----------------------------------------------------------------------------------------
 
@@ -723,6 +777,9 @@ class BackupService:
         damaged = [s.id for s in snapshots if s.manifest is None]
         for snap in snapshots:
             if snap.manifest is None:
+                continue
+            if snap.failed_at is not None:
+                damaged.append(snap.id)  # failed its last check: it keeps no period, and is left for a look
                 continue
             # Nothing a destination says is trusted before its MAC checks: an edited manifest (another time,
             # to look newest) must not decide what is kept.
@@ -827,14 +884,22 @@ class BackupService:
         problems: list[str] = []
         readable: list[str] = []
         destroyed: list[str] = []
+        unreadable: list[str] = []
         with self._drill_target(manifest, scratch_url) as scratch_target:
             try:
                 result = self.restore(
                     manifest.id, scratch_target, destination=target.name, actor=actor, progress=progress
                 )
                 readable, destroyed = result.tenants_readable, result.tenants_key_destroyed
+                unreadable = result.tenants_unreadable
             except BackupError as exc:
                 problems.append(str(exc))
+        if unreadable:
+            problems.append(
+                f"{len(unreadable)} tenant(s) with live keys do not open in the snapshot (their key versions were "
+                "retired since): their data would be lost"
+            )
+        problems.extend(self._check_key_backup(target.name))
         seconds = self._clock.monotonic() - start
         now = self._clock.now()
         age = (now - manifest.taken_at).total_seconds()
@@ -845,7 +910,18 @@ class BackupService:
         if rpo is not None and age > rpo:
             problems.append(f"the newest restorable data is {age / 3600:.1f} h old, more than the RPO of {policy.rpo}")
         drill = DrillResult(
-            manifest.id, target.name, now, seconds, age, rto, rpo, not problems, problems, len(readable), len(destroyed)
+            manifest.id,
+            target.name,
+            now,
+            seconds,
+            age,
+            rto,
+            rpo,
+            not problems,
+            problems,
+            len(readable),
+            len(destroyed),
+            len(unreadable),
         )
         self._audit.record("backup.drill", actor=actor, payload=drill.as_dict())
         log.info("backup drill", snapshot=manifest.id, ok=drill.ok, restore_seconds=round(seconds, 3))
@@ -854,11 +930,26 @@ class BackupService:
     @contextlib.contextmanager
     def _drill_target(self, manifest: Manifest, scratch_url: str | None) -> Iterator[str]:
         if manifest.dialect == "sqlite":
+            if scratch_url:
+                raise BackupError("--scratch-url is for PostgreSQL snapshots; a SQLite drill uses a private directory")
             with tempfile.TemporaryDirectory(prefix="drill-", dir=self._scratch()) as scratch:
                 yield str(Path(scratch) / "charter.db")
             return
         if scratch_url:
-            yield scratch_url
+            try:
+                scratch_db = Database(scratch_url)
+            except StoreError as exc:
+                raise BackupError(str(exc)) from None
+            try:
+                if _table_names(scratch_db):
+                    raise BackupError(
+                        f"the scratch database {scratch_db.display_url} is not empty: a drill needs an empty one "
+                        "(it is emptied again afterwards)"
+                    )
+                yield scratch_url
+            finally:
+                _drop_tables(scratch_db)  # everything in it is what the drill made
+                scratch_db.close()
             return
         if self._db.dialect != "postgresql":
             raise BackupError("a PostgreSQL snapshot needs --scratch-url (an empty database) for a drill")
@@ -872,8 +963,8 @@ class BackupService:
                 f"cannot create a scratch database for the drill ({type(exc).__name__}); pass --scratch-url"
             ) from None
         # the new database has only its public schema: drop a search_path set for the live one
-        scratch_db = make_url(self._db.url).set(database=name).difference_update_query(["options"])
-        url = scratch_db.render_as_string(hide_password=False)
+        created_url = make_url(self._db.url).set(database=name).difference_update_query(["options"])
+        url = created_url.render_as_string(hide_password=False)
         try:
             yield url
         finally:
@@ -898,6 +989,7 @@ class BackupService:
             list(p.get("problems", [])),
             int(p.get("tenants_readable", 0)),
             int(p.get("tenants_key_destroyed", 0)),
+            int(p.get("tenants_unreadable", 0)),
         )
 
     def due(self) -> bool:
@@ -955,17 +1047,18 @@ def _list(target: Destination, checks: Mapping[str, tuple[datetime, bool]], *, k
         if not name.endswith(MANIFEST) or name.startswith(KEYS_PREFIX) != keys:
             continue
         snapshot_id = name[: -len(MANIFEST)]
+        at, passed = checks.get(snapshot_id, (None, False))
+        failed = None if passed else at
         if f"{snapshot_id}{ARTIFACT}" not in names:
-            snapshots.append(Snapshot(snapshot_id, target.name, None, "the artifact is missing"))
+            snapshots.append(Snapshot(snapshot_id, target.name, None, "the artifact is missing", None, failed))
             continue
         try:
             manifest = Manifest.from_json(target.read_small(name), name=name)
             if manifest.id != snapshot_id:
                 raise ManifestError(f"{name}: the manifest belongs to snapshot {manifest.id}")
         except (ManifestError, DestinationError, FileNotFoundError) as exc:
-            snapshots.append(Snapshot(snapshot_id, target.name, None, str(exc)))
+            snapshots.append(Snapshot(snapshot_id, target.name, None, str(exc), None, failed))
             continue
-        at, passed = checks.get(snapshot_id, (None, False))
         snapshots.append(
             Snapshot(snapshot_id, target.name, manifest, None, at if passed else None, None if passed else at)
         )
@@ -1025,6 +1118,8 @@ def _restore_sqlite(
         raise BackupError(f"{path} is a directory: give the database file's path, e.g. {path / 'charter.db'}")
     if path.exists() and not replace:
         raise BackupError(f"{path} exists: restore to a new path, or pass --replace (stop charter serve first)")
+    if path.exists() and _is_key_store(path):
+        raise BackupError(f"{path} is a key store, not a data database: a data snapshot never replaces keys")
     parent = path.parent
     try:
         parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -1060,6 +1155,21 @@ def _restore_sqlite(
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _is_key_store(path: Path) -> bool:
+    """Whether ``path`` is a SQLite key store (it has the ``data_keys`` table)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'")
+            return found.fetchone() is not None
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
 
 
 def _served(directory: Path) -> bool:
@@ -1104,6 +1214,26 @@ def _write_chunks(chunks: Iterable[bytes], path: Path) -> None:
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
+
+
+def _table_names(db: Database) -> list[str]:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return list(inspect(db.engine).get_table_names())
+    except SQLAlchemyError as exc:
+        raise BackupError(f"cannot open the scratch database {db.display_url}: {type(exc).__name__}") from None
+
+
+def _drop_tables(db: Database) -> None:
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with contextlib.suppress(SQLAlchemyError):
+        metadata = MetaData()
+        metadata.reflect(db.engine)
+        metadata.drop_all(db.engine)
 
 
 def _table_counts(db: Database, expected: Mapping[str, int]) -> dict[str, int]:

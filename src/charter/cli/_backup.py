@@ -16,6 +16,7 @@ from charter.backup import BackupError, BackupService, PartialBackupError
 from charter.cli._common import ConfigOption, die
 from charter.cli._maintenance import DatabaseOption, DataDirOption, KeysDatabaseOption, _progress, runtime
 from charter.jobs import RunnerLock
+from charter.runtime import Runtime
 
 __all__ = ["backup_app"]
 
@@ -185,18 +186,34 @@ def backup_restore(
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
     """Restore a snapshot. Data of tenants purged since it was taken stays unreadable (keys destroyed)."""
-    with _backups(config, data_dir, database_url, keys_database_url) as backups, _progress() as progress:
+    with runtime(config, data_dir, database_url, keys_database_url) as rt:
         try:
-            result = backups.restore(snapshot, to, destination=destination, replace=replace, progress=_bar(progress))
+            with _progress() as progress:
+                result = rt.backups.restore(
+                    snapshot, to, destination=destination, replace=replace, progress=_bar(progress)
+                )
         except BackupError as exc:
             die(str(exc))
+        reapplied = 0
+        live = rt.database.url.database
+        if replace and live and Path(live).resolve() == Path(to).expanduser().resolve():
+            # the live database is the snapshot now: tenants purged since must not come back, even unreadable
+            reapplied = _reapply_purges(rt, result.tenants_key_destroyed)
     if result.moved_aside:
         typer.echo(f"the previous database was moved to {result.moved_aside}")
+    deleted = f", their rows deleted again ({reapplied} receipt(s))" if reapplied else ""
     typer.echo(
         f"restored {result.snapshot_id} to {result.target} in {result.seconds:.1f} s: "
         f"{sum(result.tables.values())} rows; {len(result.tenants_readable)} tenant(s) readable, "
-        f"{len(result.tenants_key_destroyed)} purged since (keys destroyed, unreadable)"
+        f"{len(result.tenants_key_destroyed)} purged since (keys destroyed, unreadable){deleted}"
     )
+    if result.tenants_unreadable:
+        typer.echo(
+            f"charter: error: {len(result.tenants_unreadable)} tenant(s) have keys but their values do not open "
+            "(key versions retired after this snapshot): their data is not recoverable from it",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @backup_app.command("prune")
@@ -226,7 +243,7 @@ def backup_prune(
     for name in plan.orphans:
         typer.echo(f"{'would remove' if dry_run else 'removed'} {name} (left by an interrupted run)")
     for snapshot_id in plan.damaged:
-        typer.echo(f"left    {snapshot_id}  (damaged manifest: not removed; look at it)")
+        typer.echo(f"left    {snapshot_id}  (damaged manifest or failed verification: not removed; look at it)")
     kept = sum(1 for d in plan.decisions if d.keep)
     verb = "would be removed (--dry-run: nothing deleted)" if dry_run else "removed"
     typer.echo(f"{kept} kept, {len(plan.removed)} {verb} in '{plan.destination}'")
@@ -319,18 +336,30 @@ def backup_recover(
             database_url=database_url,
             keys_database_url=keys_database_url,
         ) as rt:
-            readable, destroyed = rt.backups.readability(rt.database)
+            readable, purged, unreadable = rt.backups.readability(rt.database)
             report = rt.audit.verify()
             rt.audit.record(
                 "backup.recovered",
                 actor="cli",
                 payload={"snapshot": result.snapshot_id, "key_backup": result.key_backup_id},
             )
+            reapplied = _reapply_purges(rt, purged)
     except SetupError as exc:
         die(str(exc))
     typer.echo(
-        f"{len(readable)} tenant(s) readable, {len(destroyed)} purged (keys destroyed); "
-        f"audit log {'intact' if report.ok else 'NOT intact'} ({report.entries} entries)"
+        f"{len(readable)} tenant(s) readable; {len(purged)} purged after the snapshot, their rows deleted again "
+        f"({reapplied} receipt(s)); audit log {'intact' if report.ok else 'NOT intact'} ({report.entries} entries)"
     )
-    if not report.ok:
+    if unreadable:
+        typer.echo(
+            f"charter: error: {len(unreadable)} tenant(s) have keys but their values do not open "
+            "(key versions retired after the snapshot): their data is lost in this recovery",
+            err=True,
+        )
+    if not report.ok or unreadable:
         raise typer.Exit(1)
+
+
+def _reapply_purges(rt: Runtime, tenants: list[str]) -> int:
+    """Delete again, with receipts, the rows of tenants purged after the snapshot (their keys are destroyed)."""
+    return sum(1 for tenant_id in tenants if rt.purger.reapply(tenant_id, actor="cli") is not None)

@@ -113,8 +113,10 @@ def purge(
             receipts = rt.purger.run(actor="cli", progress=lambda done, total: progress.update(task, completed=done))
         from charter.jobs import save_key_backups
 
-        if receipts and save_key_backups(rt, actor="cli"):
-            typer.echo("key-store backups rewritten without the destroyed keys")
+        if receipts:
+            # the key-store backups must not keep the destroyed keys
+            for failure in save_key_backups(rt, actor="cli"):
+                typer.echo(f"warning: {failure}; the next backup run rewrites it", err=True)
         for receipt in receipts:
             keys = ", ".join(receipt.keys_destroyed) or "none"
             typer.echo(f"purged {receipt.tenant_id}: audit entry {receipt.audit_seq}, keys destroyed: {keys}")
@@ -188,6 +190,17 @@ def keys_rotate(
                     )
         except KeyRotationError as exc:
             die(str(exc))
+        from charter.jobs import save_key_backups
+
+        if retire and re_encrypt:
+            typer.echo(
+                "warning: old data key versions were destroyed: values in snapshots taken before the re-encryption "
+                "no longer open",
+                err=True,
+            )
+        # the key-store backups must hold the keys as they are now (new versions, new KEK wrapping)
+        for failure in save_key_backups(rt, actor="cli"):
+            typer.echo(f"warning: {failure}; the next backup run rewrites it", err=True)
 
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)

@@ -199,9 +199,26 @@ class Purger:
             row = self._finish(tenant_id)
         return self._receipt(row)
 
+    def reapply(self, tenant_id: str, *, actor: str) -> Receipt | None:
+        """Finish, in a restored database, the purge of a tenant whose keys were destroyed after the snapshot
+        was taken: its rows came back with the snapshot (unreadable) and are deleted now, with a receipt.
+
+        Returns:
+            The receipt, or ``None`` when the tenant still has live keys (nothing to re-apply) or is absent.
+        """
+        if self._keyring.live_versions(tenant_id):
+            return None
+        row = self._account(tenant_id, actor, rule="keys destroyed before the restore (purged after the snapshot)")
+        if row is None:
+            return None
+        if row.finished_at is None:
+            self._delete(tenant_id)
+            row = self._finish(tenant_id)
+        return self._receipt(row)
+
     # -- the steps ----------------------------------------------------------------------------------------
 
-    def _account(self, tenant_id: str, actor: str) -> PurgeRow | None:
+    def _account(self, tenant_id: str, actor: str, rule: str | None = None) -> PurgeRow | None:
         now = self._clock.now()
         key_ids = [f"{tenant_id}/v{v}" for v in self._keyring.live_versions(tenant_id)]
         with self._db.session() as session:
@@ -212,8 +229,9 @@ class Purger:
             if row is None:
                 return None
             tenant = _tenant(row)
-            due_at = self.due_at(tenant)
-            if due_at is None or due_at > now or tenant.clock_started_at is None:
+            due_at = self.due_at(tenant) if rule is None else now
+            started = tenant.clock_started_at if rule is None else (tenant.clock_started_at or now)
+            if due_at is None or due_at > now or started is None:
                 return None
             records = dict(
                 session.execute(
@@ -227,7 +245,7 @@ class Purger:
             summary = {
                 "platform": row.platform,
                 "app_key": row.app_key,
-                "clock_started_at": tenant.clock_started_at.isoformat(),
+                "clock_started_at": started.isoformat(),
                 "deleted": {
                     "records": {kind: int(n) for kind, n in sorted(records.items())},
                     "lifecycle_events": int(events),
@@ -237,7 +255,7 @@ class Purger:
             }
             purge = PurgeRow(
                 tenant_id=tenant_id,
-                rule=self.rule,
+                rule=rule or self.rule,
                 due_at=due_at,
                 started_at=now,
                 actor=actor,
