@@ -274,7 +274,7 @@ def _profiled(enabled: bool, out: dict[str, Any]) -> Iterator[None]:
 
 
 def step_charter(action: str, data_dir: Path, args: dict[str, Any]) -> dict[str, Any]:
-    from charter.backup import _destinations, _service, _sources
+    from charter.backup import _destinations, _restore, _service, _sources
     from charter.clock import SystemClock
     from charter.logs import configure_logging
     from charter.policy import load_charter
@@ -296,8 +296,8 @@ def step_charter(action: str, data_dir: Path, args: dict[str, Any]) -> dict[str,
             result["seconds"] = time.perf_counter() - started
             result.update(snapshot=manifest.id, stored_bytes=manifest.stored_bytes, plain_bytes=manifest.plain_bytes)
         else:
-            phases.wrap(_service, "_write_chunks", "decrypt+decompress+write+fsync")
-            phases.wrap(_service, "check_sqlite_file", "open + row counts")
+            phases.wrap(_restore, "_write_chunks", "decrypt+decompress+write+fsync")
+            phases.wrap(_restore, "check_sqlite_file", "open + row counts")
             phases.wrap(_service.BackupService, "readability", "readability of every tenant")
             phases.wrap(_service, "_table_counts", "row counts (again)")
             started = time.perf_counter()

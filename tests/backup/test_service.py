@@ -713,7 +713,7 @@ def test_recover_rebuilds_keys_and_data_from_the_destination_and_the_kek_alone(
     assert save_key_backups(runtime, actor="test") == []
     [key_backup] = backups.key_backups()  # the older one, which held the purged tenant's keys, is gone
     with backups._payload(backups.destination(), key_backup.manifest) as chunks:  # type: ignore[arg-type]
-        from charter.backup._service import _read_key_rows
+        from charter.backup._catalog import _read_key_rows
 
         rows = _read_key_rows(chunks)
     assert {r["tenant_id"] for r in rows if r["wrapped"] is not None} == {tenants[0], tenants[2], "charter:audit"}

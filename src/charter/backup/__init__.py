@@ -7,19 +7,11 @@ ring; retention is :func:`plan_retention` (calendar periods in the charter's zon
 """
 
 from charter.backup._artifact import ArtifactError, BackupKeyError, Manifest, ManifestError
+from charter.backup._catalog import BackupError, PartialBackupError, Snapshot
 from charter.backup._destinations import Destination, DestinationError, LocalDestination, S3Destination
 from charter.backup._recover import Recovery, recover
 from charter.backup._retention import Decision, plan_retention
-from charter.backup._service import (
-    BackupError,
-    BackupService,
-    DrillResult,
-    PartialBackupError,
-    PrunePlan,
-    RestoreResult,
-    Snapshot,
-    VerifyResult,
-)
+from charter.backup._service import BackupService, DrillResult, PrunePlan, RestoreResult, VerifyResult
 
 __all__ = [
     "ArtifactError",

@@ -14,15 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from charter.backup._artifact import ArtifactError
+from charter.backup._catalog import BackupError, _choose, _list, _payload, _read_key_rows
 from charter.backup._destinations import DestinationError, open_destination
-from charter.backup._service import (
-    BackupError,
-    _choose,
-    _list,
-    _payload,
-    _read_key_rows,
-    _restore_sqlite,
-)
+from charter.backup._restore import _restore_sqlite
 from charter.backup._sources import SourceError, _require_empty, restore_postgresql
 from charter.clock import Clock
 from charter.crypto import KekRing

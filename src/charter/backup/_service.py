@@ -7,17 +7,14 @@ Every action that changes or proves something is written to the audit log (``bac
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
-import fcntl
-import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +28,20 @@ from charter.backup._artifact import (
     BackupKeyError,
     Manifest,
     ManifestError,
-    read_artifact,
     unwrap_key,
+)
+from charter.backup._catalog import (
+    KEYS_PREFIX,
+    BackupError,
+    PartialBackupError,
+    Snapshot,
+    _choose,
+    _id_time,
+    _key_rows_payload,
+    _list,
+    _payload,
+    _read_key_rows,
+    _snapshot_id,
 )
 from charter.backup._destinations import (
     ARTIFACT,
@@ -41,6 +50,14 @@ from charter.backup._destinations import (
     DestinationError,
     LocalDestination,
     open_destination,
+)
+from charter.backup._restore import (
+    _drop_tables,
+    _restore_sqlite,
+    _served,
+    _table_counts,
+    _table_names,
+    _write_chunks,
 )
 from charter.backup._retention import Decision, plan_retention
 from charter.backup._sources import (
@@ -51,72 +68,20 @@ from charter.backup._sources import (
     restore_postgresql,
 )
 from charter.clock import Clock
-from charter.crypto import KekRing, KeyProviderError, Random
+from charter.crypto import KeyProviderError, Random
 from charter.logs import get_logger
 from charter.policy import Backups, Charter
 from charter.store import Database, Keyring, StoreError, TenantStore, export_key_rows
 
-__all__ = [
-    "BackupError",
-    "BackupService",
-    "DrillResult",
-    "PartialBackupError",
-    "PrunePlan",
-    "RestoreResult",
-    "Snapshot",
-    "VerifyResult",
-]
+__all__ = ["BackupService", "DrillResult", "PrunePlan", "RestoreResult", "VerifyResult"]
 
 log = get_logger("charter.backup")
 
 Progress = Callable[[str, int, int], None]
 """Called with ``(phase, done, total)`` during long work (bytes, or items for prune)."""
 
-#: Key-store backups are named ``keys-<time>-<hex>``; data snapshots ``<time>-<hex>``.
-KEYS_PREFIX = "keys-"
 #: An artifact without a manifest younger than this may belong to a run still under way.
 _ORPHAN_AGE = timedelta(hours=24)
-
-
-class BackupError(Exception):
-    """A backup action cannot be done as asked (no backups configured, unknown snapshot or destination, wrong
-    key, full disk, damaged manifest, unsafe prune, non-empty restore target). Nothing was deleted or
-    overwritten; the message says what and where."""
-
-
-class PartialBackupError(BackupError):
-    """The snapshot was written (and verified) to some destinations but not all; the message says why.
-
-    Attributes:
-        manifest: the snapshot written.
-        written: the destinations that hold it.
-    """
-
-    def __init__(self, message: str, manifest: Manifest, written: list[str]) -> None:
-        super().__init__(message)
-        self.manifest = manifest
-        self.written = written
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A snapshot found in a destination.
-
-    Attributes:
-        id: the snapshot id.
-        destination: the destination's name.
-        manifest: the parsed (not yet authenticated) manifest, or ``None`` when it is damaged.
-        problem: why the manifest could not be read, if it could not.
-        verified_at: when it last passed ``verify`` (aware UTC), if its last check passed.
-        failed_at: when its last check failed, if it did.
-    """
-
-    id: str
-    destination: str
-    manifest: Manifest | None
-    problem: str | None = None
-    verified_at: datetime | None = None
-    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -220,17 +185,6 @@ class PrunePlan:
     def removed(self) -> list[str]:
         """Ids of the snapshots removed (or to remove, in a dry run)."""
         return [d.snapshot_id for d in self.decisions if not d.keep]
-
-
-def _snapshot_id(now: datetime, random: Random) -> str:
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{random(3).hex()}"
-
-
-def _id_time(snapshot_id: str) -> datetime | None:
-    try:
-        return datetime.strptime(snapshot_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 class BackupService:
@@ -1000,191 +954,7 @@ class BackupService:
         return self._clock.now() - newest.manifest.taken_at >= timedelta(seconds=self.policy.frequency.seconds)
 
 
-# -- reading snapshots (shared with recovery) -------------------------------------------------------------
-
-
-def _choose(snapshots: list[Snapshot], snapshot_id: str, destination: str) -> Manifest:
-    if snapshot_id == "latest":
-        good = [s for s in snapshots if s.manifest is not None]
-        if not good:
-            raise BackupError(f"destination '{destination}' holds no complete snapshot")
-        chosen = good[0]
-    else:
-        found = [s for s in snapshots if s.id == snapshot_id]
-        if not found:
-            raise BackupError(f"no snapshot '{snapshot_id}' in destination '{destination}'")
-        chosen = found[0]
-    if chosen.manifest is None:
-        raise BackupError(f"snapshot {chosen.id}: {chosen.problem}")
-    return chosen.manifest
-
-
-@contextlib.contextmanager
-def _payload(
-    target: Destination, manifest: Manifest, kek: KekRing, *, checksums: bool = True
-) -> Iterator[Iterator[bytes]]:
-    try:
-        key = unwrap_key(manifest, kek)
-    except (BackupKeyError, ManifestError) as exc:
-        raise BackupError(str(exc)) from None
-    try:
-        with target.open(f"{manifest.id}{ARTIFACT}") as stream:
-            yield read_artifact(manifest, key, stream, checksums=checksums)
-    except FileNotFoundError:
-        raise BackupError(f"snapshot {manifest.id}: the artifact is missing") from None
-    except DestinationError as exc:
-        raise BackupError(str(exc)) from None
-
-
-def _list(target: Destination, checks: Mapping[str, tuple[datetime, bool]], *, keys: bool = False) -> list[Snapshot]:
-    """The snapshots of ``target`` (data snapshots, or with ``keys`` the key-store backups), newest first."""
-    snapshots: list[Snapshot] = []
-    try:
-        names = set(target.names())
-    except DestinationError as exc:
-        raise BackupError(str(exc)) from None
-    for name in sorted(names, reverse=True):
-        if not name.endswith(MANIFEST) or name.startswith(KEYS_PREFIX) != keys:
-            continue
-        snapshot_id = name[: -len(MANIFEST)]
-        at, passed = checks.get(snapshot_id, (None, False))
-        failed = None if passed else at
-        if f"{snapshot_id}{ARTIFACT}" not in names:
-            snapshots.append(Snapshot(snapshot_id, target.name, None, "the artifact is missing", None, failed))
-            continue
-        try:
-            manifest = Manifest.from_json(target.read_small(name), name=name)
-            if manifest.id != snapshot_id:
-                raise ManifestError(f"{name}: the manifest belongs to snapshot {manifest.id}")
-        except (ManifestError, DestinationError, FileNotFoundError) as exc:
-            snapshots.append(Snapshot(snapshot_id, target.name, None, str(exc), None, failed))
-            continue
-        snapshots.append(
-            Snapshot(snapshot_id, target.name, manifest, None, at if passed else None, None if passed else at)
-        )
-    snapshots.sort(key=_newest_first, reverse=True)
-    return snapshots
-
-
-def _read_key_rows(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
-    rows = []
-    for line in b"".join(chunks).splitlines():
-        raw = json.loads(line)
-        rows.append(
-            {
-                "tenant_id": raw["tenant_id"],
-                "version": int(raw["version"]),
-                "wrapped": base64.b64decode(raw["wrapped"]) if raw["wrapped"] is not None else None,
-                "kek_id": raw["kek_id"],
-                "created_at": datetime.fromisoformat(raw["created_at"]),
-                "destroyed_at": datetime.fromisoformat(raw["destroyed_at"]) if raw["destroyed_at"] else None,
-            }
-        )
-    return rows
-
-
-def _key_rows_payload(rows: list[dict[str, Any]]) -> bytes:
-    return b"".join(
-        json.dumps(
-            {
-                "tenant_id": row["tenant_id"],
-                "version": row["version"],
-                "wrapped": base64.b64encode(row["wrapped"]).decode() if row["wrapped"] is not None else None,
-                "kek_id": row["kek_id"],
-                "created_at": row["created_at"].isoformat(),
-                "destroyed_at": row["destroyed_at"].isoformat() if row["destroyed_at"] else None,
-            },
-            separators=(",", ":"),
-        ).encode()
-        + b"\n"
-        for row in rows
-    )
-
-
 # -- helpers ---------------------------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _newest_first(snapshot: Snapshot) -> tuple[datetime, str]:
-    when = snapshot.manifest.taken_at if snapshot.manifest else _id_time(snapshot.id)
-    return (when or _EPOCH, snapshot.id)
-
-
-def _restore_sqlite(
-    chunks: Iterator[bytes], manifest: Manifest, path: Path, *, replace: bool, now: datetime
-) -> tuple[Path, str | None]:
-    if path.is_dir():
-        raise BackupError(f"{path} is a directory: give the database file's path, e.g. {path / 'charter.db'}")
-    if path.exists() and not replace:
-        raise BackupError(f"{path} exists: restore to a new path, or pass --replace (stop charter serve first)")
-    if path.exists() and _is_key_store(path):
-        raise BackupError(f"{path} is a key store, not a data database: a data snapshot never replaces keys")
-    parent = path.parent
-    try:
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.restore-", dir=parent)
-        os.close(fd)
-    except OSError as exc:
-        raise BackupError(f"cannot write in {parent}: {exc.strerror or exc}") from None
-    temp = Path(temp_name)
-    try:
-        try:
-            _write_chunks(chunks, temp)
-        except ArtifactError as exc:
-            raise BackupError(str(exc)) from None
-        except OSError as exc:
-            raise BackupError(f"cannot write {temp}: {exc.strerror or exc}") from None
-        # The bytes are authenticated chunk by chunk and in size against the MAC-checked manifest: they are the
-        # consistent copy that was backed up. Opening it and counting rows is the check left here; `verify`
-        # runs the full integrity check.
-        problems = check_sqlite_file(temp, manifest.tables, full=None)
-        if problems:
-            raise BackupError(f"snapshot {manifest.id} restored a damaged database: {problems[0]}")
-        moved: str | None = None
-        if path.exists():
-            stamp = f"{now:%Y%m%dT%H%M%SZ}"
-            aside = path.with_name(f"{path.name}.before-restore-{stamp}")
-            for suffix in ("", "-wal", "-shm"):
-                old = Path(str(path) + suffix)
-                if old.exists():
-                    os.replace(old, Path(str(aside) + suffix))
-            moved = str(aside)
-        os.replace(temp, path)
-        return path, moved
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _is_key_store(path: Path) -> bool:
-    """Whether ``path`` is a SQLite key store (it has the ``data_keys`` table)."""
-    import sqlite3
-
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            found = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'")
-            return found.fetchone() is not None
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return False
-
-
-def _served(directory: Path) -> bool:
-    """Whether a ``charter serve`` holds the serving lock of the data directory ``directory``."""
-    lock = directory / ".serve.lock"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock taken here
-    return False
 
 
 def _alive(pid: int) -> bool:
@@ -1206,40 +976,3 @@ def _progress(chunks: Iterator[bytes], phase: str, total: int, progress: Progres
         if progress:
             progress(phase, done, total)
         yield chunk
-
-
-def _write_chunks(chunks: Iterable[bytes], path: Path) -> None:
-    with open(path, "wb") as out:
-        for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _table_names(db: Database) -> list[str]:
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        return list(inspect(db.engine).get_table_names())
-    except SQLAlchemyError as exc:
-        raise BackupError(f"cannot open the scratch database {db.display_url}: {type(exc).__name__}") from None
-
-
-def _drop_tables(db: Database) -> None:
-    from sqlalchemy import MetaData
-    from sqlalchemy.exc import SQLAlchemyError
-
-    with contextlib.suppress(SQLAlchemyError):
-        metadata = MetaData()
-        metadata.reflect(db.engine)
-        metadata.drop_all(db.engine)
-
-
-def _table_counts(db: Database, expected: Mapping[str, int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    with db.engine.connect() as connection:
-        for table in expected:
-            quoted = '"' + table.replace('"', '""') + '"'
-            counts[table] = int(connection.execute(text(f"SELECT count(*) FROM {quoted}")).scalar() or 0)  # noqa: S608
-    return counts
