@@ -870,3 +870,28 @@ def test_verify_and_drill_check_the_key_store_backup(
     _tamper(backups, key_backup.id + ARTIFACT, lambda d: d[:-3], tmp_path)
     result = backups.verify()
     assert not result.ok and result.problems[0].startswith("key-store backup: snapshot keys-")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_refused_scratch_database_is_left_exactly_as_it_was(
+    runtime: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    backups = _service(runtime, "local", request)
+    _fill(runtime, tenants=1, records=2)
+    backups.run()
+    scratch = _restore_target(runtime, request, tmp_path)
+    other = Database(scratch)
+    with other.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE precious (v integer)"))
+        connection.execute(text("INSERT INTO precious VALUES (42)"))
+    with pytest.raises(BackupError, match="is not empty"):
+        backups.drill(scratch_url=scratch)
+    with other.engine.connect() as connection:
+        assert connection.execute(text("SELECT v FROM precious")).scalar() == 42
+    other.close()
+    live_url = runtime.database.url.render_as_string(hide_password=False)
+    with pytest.raises(BackupError, match="names Charter's own database"):
+        backups.drill(scratch_url=live_url)
+    assert runtime.store.count(runtime.registry.all()[0].id) == {KIND: 2}  # the live data is untouched

@@ -562,7 +562,8 @@ class BackupService:
         wanted = next((s for s in snapshots if s.id == snapshot_id), None) if snapshot_id != "latest" else None
         if wanted is not None and wanted.manifest is None:
             # found, but its manifest is damaged or altered: a verdict on the snapshot, recorded as such
-            problems = [f"snapshot {wanted.id}: {wanted.problem}"]
+            problem = wanted.problem or "damaged"
+            problems = [problem if problem.startswith(wanted.id) else f"snapshot {wanted.id}: {problem}"]
             self._audit.record(
                 "backup.verified",
                 actor=actor,
@@ -894,15 +895,23 @@ class BackupService:
                 scratch_db = Database(scratch_url)
             except StoreError as exc:
                 raise BackupError(str(exc)) from None
+            live = {self._db.url, self._keyring.database.url}
             try:
+                # Checked before anything is done to it: a refused scratch database is left exactly as it was.
+                if scratch_db.url in live:
+                    raise BackupError("--scratch-url names Charter's own database: give an empty, separate one")
                 if _table_names(scratch_db):
                     raise BackupError(
                         f"the scratch database {scratch_db.display_url} is not empty: a drill needs an empty one "
                         "(it is emptied again afterwards)"
                     )
+            except BackupError:
+                scratch_db.close()
+                raise
+            try:
                 yield scratch_url
             finally:
-                _drop_tables(scratch_db)  # everything in it is what the drill made
+                _drop_tables(scratch_db)  # it was empty: everything in it now is what the drill made
                 scratch_db.close()
             return
         if self._db.dialect != "postgresql":
