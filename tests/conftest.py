@@ -23,6 +23,9 @@ SHARED = Path(os.environ.get("CHARTER_SHARED_DIR", ROOT.parent / "shared"))
 POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+#: What the runtimes of the tests see: the example's S3 destination at a closed local port (never AWS).
+NO_AWS = {"CHARTER_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
+
 #: The instant the golden files and example checks are pinned to.
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -169,7 +172,7 @@ def runtime(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock:
             "database_url": str(request.getfixturevalue("postgres_url")),
             "keys_database_url": str(request.getfixturevalue("postgres_keys_url")),
         }
-    with open_runtime(charter, data_dir=tmp_path / "data", clock=clock, environ={}, **urls) as opened:
+    with open_runtime(charter, data_dir=tmp_path / "data", clock=clock, environ=dict(NO_AWS), **urls) as opened:
         yield opened
 
 
@@ -183,7 +186,7 @@ def reopen_runtime(rt: Any, environ: dict[str, str] | None = None) -> Any:
         clock=rt.clock,
         database_url=None if rt.database.dialect == "sqlite" else rt.database.url,
         keys_database_url=None if rt.key_database.dialect == "sqlite" else rt.key_database.url,
-        environ=environ or {},
+        environ=environ or dict(NO_AWS),
     )
 
 

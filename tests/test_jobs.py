@@ -128,3 +128,16 @@ def test_the_backup_job_is_scheduled_when_the_charter_has_backups(runtime: Runti
         jobs.stop()
     assert "backup" in runs
     assert timedelta(seconds=60) < runs["backup"] - datetime.now(UTC) <= timedelta(seconds=90)
+
+
+def test_a_destination_that_is_down_is_logged_with_its_reason_and_without_a_traceback(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json=True)
+    jobs = Jobs(runtime)  # the example's offsite S3 points at a closed port in tests
+    jobs._backups()
+    structlog.reset_defaults()
+    [line] = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "scheduled job failed" in x]
+    assert line["job"] == "backup" and "exception" not in line
+    assert line["reason"].startswith("backup destination 'offsite': cannot reach the S3 endpoint")
+    assert [s.destination for s in runtime.backups.snapshots("local")] == ["local"]  # the local one was written

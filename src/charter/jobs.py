@@ -167,6 +167,8 @@ def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any]
 def _quiet_failures(job: str) -> Iterator[None]:
     try:
         yield
+    except BackupError as exc:  # an expected failure (a destination down): its message says what, no traceback
+        log.error("scheduled job failed", job=job, reason=str(exc))
     except Exception as exc:  # a failed run is retried tomorrow; it must not stop the scheduler
         log.error("scheduled job failed", job=job, error=type(exc).__name__, exc_info=exc)
 
