@@ -69,7 +69,7 @@ def _is_key_store(path: Path) -> bool:
     import sqlite3
 
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)  # leaves no -wal/-shm
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # sees a live WAL too
         try:
             found = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'")
             return found.fetchone() is not None
