@@ -22,6 +22,7 @@ ALLOWED = {
     "audit": {"clock", "store"},
     "tenants": {"atlassian", "audit", "clock", "logs", "policy", "store"},
     "backup": {"__about__", "audit", "clock", "crypto", "logs", "policy", "store"},
+    "redact": set(),
     "sdk": {"atlassian", "store", "tenants"},
     "web": {"atlassian", "clock", "logs", "policy", "sdk", "statement", "store", "tenants", "__about__"},
     "runtime": {"audit", "backup", "clock", "crypto", "policy", "store", "tenants"},

@@ -1,0 +1,248 @@
+"""The detector registry: each detector has a name, a kind, a pattern and an optional validator.
+
+In the manner of Presidio's recognizers, but every detector is a compiled pattern plus exact validation
+(``ipaddress`` for IPs, Luhn for card numbers), and a detector names the group that holds the secret, so the
+context that found it (``password=``, ``Authorization:``) stays readable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["DETECTORS", "Detector", "hostname_detector"]
+
+Validator = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One kind of sensitive value.
+
+    Attributes:
+        name: the detector's name (reported with each finding).
+        kind: what is found: ``email``, ``ip``, ``token``, ``cookie``, ``password``, ``username``,
+            ``person_name``, ``account_id``, ``url_credentials``, ``jdbc_credentials``, ``card``, ``phone``,
+            ``hostname``.
+        pattern: the compiled pattern.
+        group: the group holding the value (0: the whole match).
+        validator: an exact check of a candidate value, when a pattern alone over-matches.
+    """
+
+    name: str
+    kind: str
+    pattern: re.Pattern[str]
+    group: int | str = 0
+    validator: Validator | None = None
+
+
+def _ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _ipv6(value: str) -> bool:
+    # ``::`` alone, ``std::vector`` and times (``10:00:00``, digits only, at most two colons) are not addresses.
+    if value.strip(":") == "" or value.count(":") < 2:
+        return False
+    if re.fullmatch(r"[0-9:]+", value) and value.count(":") <= 2:
+        return False
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _luhn(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(set(digits)) == 1:
+        return False
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        if i % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+_PLACEHOLDER = re.compile(r"^(?:\*+|x{3,}|X{3,}|<[^>]*>|\$\{[^}]*\}|%s|null|none|redacted|\[redacted\]|\.\.\.)$", re.I)
+
+
+def _not_placeholder(value: str) -> bool:
+    """A value already masked (``****``, ``<hidden>``, ``${PASSWORD}``) is not a secret."""
+    return not _PLACEHOLDER.match(value.strip("'\""))
+
+
+_V = r"[^\s\"',;&<>]+"  # a value up to the usual delimiters
+_SYSTEM_USERS = frozenset({"anonymous", "system", "null", "none", "unknown", "admin", "root", "guest"})
+_PUBLIC_SHORT_HOSTS = frozenset({"localhost"})
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "email",
+        "email",
+        re.compile(r"(?<![\w.+:/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+    ),
+    Detector(
+        "url-credentials",
+        "url_credentials",
+        re.compile(r"\b[a-z][a-z0-9+.-]*://(?P<v>[^:/\s@\"']+:[^@/\s\"']+)@", re.I),
+        "v",
+        lambda v: _not_placeholder(v.split(":", 1)[1]),
+    ),
+    Detector(
+        "jdbc-credentials",
+        "jdbc_credentials",
+        re.compile(r"\bjdbc:[^\s\"']*?[;?&](?:user(?:name)?|password)=(?P<v>[^;&\s\"']+)", re.I),
+        "v",
+        _not_placeholder,
+    ),
+    Detector("jwt", "token", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")),
+    Detector(
+        "authorization",
+        "token",
+        re.compile(
+            r"(?i)\b(?:authorization|proxy-authorization|x-forge-oauth-[a-z-]+|x-atlassian-token-secret)"
+            r"[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|jwt|token)\s+)?(?P<v>[A-Za-z0-9._~+/=:-]{6,})"
+        ),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "bearer-basic",
+        "token",
+        re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector("atlassian-api-token", "token", re.compile(r"\bATATT3[A-Za-z0-9_=-]{8,}")),
+    Detector("github-token", "token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b")),
+    Detector("aws-access-key", "token", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    Detector("slack-token", "token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    Detector("webhook-url-token", "token", re.compile(r"/hooks/(?P<v>[A-Za-z0-9]{16,})\b"), "v"),
+    Detector(
+        "cookie-session",
+        "cookie",
+        re.compile(
+            r"(?i)\b(?:JSESSIONID|seraph\.[\w.]+|atlassian\.xsrf\.token|cloud\.session\.token|tenant\.session\.token"
+            r"|[\w.-]*session[\w.-]*|sid|BITBUCKETSESSIONID|crowd\.token_key)=(?P<v>[^;\s,\"']+)"
+        ),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "token-assignment",
+        "token",
+        re.compile(
+            r"(?i)\b[\w.-]*(?:token|secret|api[_-]?key|access[_-]?key|client[_-]?secret|[._]key)[\"']?\s*[:=]\s*[\"']?"
+            r"(?P<v>[A-Za-z0-9._~+/=-]{8,})"
+        ),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "password-assignment",
+        "password",
+        re.compile(r"(?i)\b[\w.-]*(?:password|passwd|pwd|passphrase)[\"']?\s*[:=]\s*[\"']?(?P<v>" + _V + ")"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "account-id",
+        "account_id",
+        re.compile(r"\b(?P<v>\d{6}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"),
+        "v",
+    ),
+    Detector(
+        "account-id-field",
+        "account_id",
+        re.compile(r"(?i)\"?account_?id\"?\s*[:=]\s*\"?(?P<v>[0-9a-zA-Z:-]{10,})"),
+        "v",
+    ),
+    Detector(
+        "person-name-field",
+        "person_name",
+        re.compile(
+            r"(?i)\"(?:displayName|display_name|author|reporter|assignee|fullName|full_name)\"\s*:\s*\"(?P<v>[^\"]{1,100})\""
+        ),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "username-json",
+        "username",
+        re.compile(r"(?i)\"(?:user(?:name)?|login|userKey|user_name)\"\s*:\s*\"(?P<v>[^\"]{1,100})\""),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "username-param",
+        "username",
+        re.compile(r"(?i)\b(?:user(?:name)?|login)=(?P<v>[^\s&;,\"'()\[\]]{2,64})"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "user-in-text",
+        "username",
+        re.compile(
+            r"(?i)(?:\b(?:for|by|of) user\s+|\buser\s+\()(?P<v>[A-Za-z0-9_@-](?:[A-Za-z0-9._@-]{0,62}[A-Za-z0-9_@-])?)"
+        ),
+        "v",
+        lambda v: v.lower() not in _SYSTEM_USERS,
+    ),
+    Detector("username-header", "username", re.compile(r"(?i)\bx-a?username\s*:\s*(?P<v>[^\s,;]+)"), "v"),
+    Detector("curl-user", "username", re.compile(r"(?:^|\s)-u\s+['\"]?(?P<v>[^:\s'\"]+):[^\s'\"]+"), "v"),
+    Detector(
+        "curl-password",
+        "password",
+        re.compile(r"(?:^|\s)-u\s+['\"]?[^:\s'\"]+:(?P<v>[^\s'\"]+)"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "jdbc-datasource-user",
+        "jdbc_credentials",
+        re.compile(r"(?i)jdbc:.*?\b(?:user(?:name)?|password)\s*=\s*['\"]?(?P<v>[^'\",\s}]+)"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "short-host-in-url",
+        "hostname",
+        re.compile(r"\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?(?P<v>[A-Za-z][\w-]*)(?=[:/'\"\s])", re.I),
+        "v",
+        lambda v: v.lower() not in _PUBLIC_SHORT_HOSTS,
+    ),
+    Detector(
+        "host-list",
+        "hostname",
+        re.compile(r"(?i)(?<=[=,])(?P<v>[A-Za-z][\w-]*(?:\.[\w-]+)+)(?=:\d{2,5}\b)"),
+        "v",
+        lambda v: not v.replace(".", "").isdigit(),
+    ),
+    Detector("shell-prompt-host", "hostname", re.compile(r"\b[\w.-]+@(?P<v>[A-Za-z][\w-]*):[~/]"), "v"),
+    Detector("support-entitlement", "other", re.compile(r"\bSEN-\d{6,10}\b")),
+    Detector("ipv4", "ip", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)"), 0, _ipv4),
+    Detector("ipv6", "ip", re.compile(r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?![\w:])"), 0, _ipv6),
+    Detector("card", "card", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), 0, _luhn),
+    Detector(
+        "phone", "phone", re.compile(r"(?<![\w+])\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,3}\b")
+    ),
+)
+
+
+def hostname_detector(hosts: list[str]) -> Detector:
+    """A detector for the customer host names a charter lists (exact names and their subdomains)."""
+    names = sorted({h.lower().strip(".") for h in hosts if h.strip(".")}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(n) for n in names) or r"(?!)"
+    pattern = re.compile(rf"(?i)(?<![\w.-])(?:[\w-]+\.)*(?:{alternatives})(?![\w-])")
+    return Detector("customer-host", "hostname", pattern)
