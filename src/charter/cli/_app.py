@@ -23,6 +23,7 @@ from charter.cli._common import (
     write_atomically,
 )
 from charter.cli._maintenance import audit_app, keys_app, purge, records_app, tenants_app
+from charter.cli._redact import redact
 from charter.clock import SystemClock
 from charter.policy import CATEGORIES, HOSTING_MODELS, check_file, is_personal, schema_reference, starter_charter
 
@@ -38,6 +39,7 @@ app = typer.Typer(
 DEFAULT_CONFIG = Path("charter.toml")
 
 app.command()(purge)
+app.command()(redact)
 app.add_typer(backup_app, name="backup")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")

@@ -1,0 +1,40 @@
+"""``charter redact`` on files: outputs, report, withheld items and mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_cli import run
+
+
+def test_redact_writes_copies_and_a_report_and_exits_1_when_something_was_withheld(tmp_path: Path) -> None:
+    log = tmp_path / "in" / "app.log"
+    log.parent.mkdir()
+    log.write_text("login for user jdoe01 from 203.0.113.9\n")
+    blob = tmp_path / "in" / "blob.bin"
+    blob.write_bytes(b"\x00\x01\x02")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    code, stdout, stderr = run("redact", str(log), str(blob), "--out", str(out), "--report", str(report))
+    assert code == 1
+    assert stdout == f"redacted 2 file(s) into {out}: ip 1, username 1\n"
+    assert stderr == "withheld blob.bin: binary content: not scanned, withheld\n"
+    assert (out / "app.log").read_text() == "login for user [REDACTED:username] from [REDACTED:ip]\n"
+    assert not (out / "blob.bin").exists()
+    assert json.loads(report.read_text())["withheld"] == [
+        {"item": "blob.bin", "reason": "binary content: not scanned, withheld"}
+    ]
+    assert log.read_text() == "login for user jdoe01 from 203.0.113.9\n"  # the input is untouched
+
+
+def test_pseudonyms_and_mistakes(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("for user jdoe01 and for user jdoe01\n")
+    code, _, _ = run("redact", str(log), "--out", str(tmp_path / "o"), "--pseudonyms")
+    assert code == 0
+    first, second = (tmp_path / "o" / "app.log").read_text().split(" and ")
+    assert first.removeprefix("for user ") == second.strip().removeprefix("for user ")
+    assert "jdoe01" not in first
+    assert run("redact", str(tmp_path / "missing.log"), "--out", str(tmp_path / "o"))[0] == 2
+    code, _, err = run("redact", str(log), "--out", str(tmp_path))
+    assert code == 2 and "holds an input file" in err
