@@ -110,7 +110,7 @@ def save_key_backups(runtime: Runtime, *, actor: str) -> list[str]:
             if runtime.backups.key_backups(config.name):
                 runtime.backups.save_keys(actor=actor, destinations=[config.name])
         except BackupError as exc:
-            log.error("key-store backup not rewritten", destination=config.name, error=str(exc))
+            log.error("key-store backup not rewritten", destination=config.name, reason=str(exc))  # names, no values
             failures.append(f"key-store backup in '{config.name}' not rewritten: {exc}")
     return failures
 

@@ -63,6 +63,7 @@ from charter.backup._retention import Decision, plan_retention
 from charter.backup._sources import (
     SourceError,
     check_sqlite_file,
+    compare_counts,
     dump_database,
     pg_row_counts,
     restore_postgresql,
@@ -319,7 +320,6 @@ class BackupService:
         direct = targets[0] if isinstance(targets[0], LocalDestination) else None
         building = direct.temporary(artifact_name) if direct else scratch / artifact_name
         artifact = building
-        manifest_file = scratch / f"{snapshot_id}{MANIFEST}"
         try:
             try:
                 with open(os.open(building, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
@@ -354,23 +354,9 @@ class BackupService:
                 schema_revision=dump.schema_revision,
                 tables=dump.tables,
             )
-            manifest_file.write_bytes(manifest.to_json())
-            failures: list[str] = []
-            written: list[str] = []
-            for target in targets:
-                try:
-                    if progress:
-                        progress(f"upload {target.name}", 0, manifest.stored_bytes)
-                    if target is not direct:
-                        target.put(artifact_name, artifact)
-                    target.put(f"{snapshot_id}{MANIFEST}", manifest_file)  # last: the snapshot now shows
-                    written.append(target.name)
-                    if progress:
-                        progress(f"upload {target.name}", manifest.stored_bytes, manifest.stored_bytes)
-                except DestinationError as exc:
-                    failures.append(str(exc))
+            written, failures = self._publish(targets, manifest, artifact, skip=direct, progress=progress)
         finally:
-            for leftover in (building, manifest_file, None if direct else artifact):
+            for leftover in (building, None if direct else artifact):
                 if leftover is not None:
                     with contextlib.suppress(FileNotFoundError):
                         leftover.unlink()
@@ -389,7 +375,6 @@ class BackupService:
                 },
             )
             log.info("backup written", snapshot=snapshot_id, destinations=written, bytes=manifest.stored_bytes)
-        if written:
             try:
                 self.save_keys(actor=actor, destinations=written)
             except BackupError as exc:
@@ -403,6 +388,43 @@ class BackupService:
         if failures:
             raise BackupError("; ".join(failures))
         return manifest
+
+    def _publish(
+        self,
+        targets: list[Destination],
+        manifest: Manifest,
+        artifact: Path,
+        *,
+        skip: Destination | None = None,
+        after: Callable[[Destination], None] | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Put an artifact, then its manifest (last: the object now shows), into each target; ``skip`` already
+        holds the artifact, ``after`` runs once a target holds both. Returns ``(written, failures)``; a failing
+        target does not stop the others."""
+        manifest_file = self._scratch() / f"{manifest.id}{MANIFEST}"
+        manifest_file.write_bytes(manifest.to_json())
+        written: list[str] = []
+        failures: list[str] = []
+        try:
+            for target in targets:
+                try:
+                    if progress:
+                        progress(f"upload {target.name}", 0, manifest.stored_bytes)
+                    if target is not skip:
+                        target.put(f"{manifest.id}{ARTIFACT}", artifact)
+                    target.put(f"{manifest.id}{MANIFEST}", manifest_file)
+                    if after is not None:
+                        after(target)
+                    written.append(target.name)
+                    if progress:
+                        progress(f"upload {target.name}", manifest.stored_bytes, manifest.stored_bytes)
+                except DestinationError as exc:
+                    failures.append(str(exc))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                manifest_file.unlink()
+        return written, failures
 
     # -- key store ----------------------------------------------------------------------------------
 
@@ -424,9 +446,12 @@ class BackupService:
         rows = export_key_rows(self._keyring.database)
         scratch = self._scratch()
         artifact = scratch / f"{backup_id}{ARTIFACT}"
-        manifest_file = scratch / f"{backup_id}{MANIFEST}"
-        failures: list[str] = []
-        written: list[str] = []
+
+        def drop_older(target: Destination) -> None:
+            for name in target.names():
+                if name.startswith(KEYS_PREFIX) and not name.startswith(backup_id):
+                    target.delete(name)  # older key-store backups: they may hold keys destroyed since
+
         try:
             with open(os.open(artifact, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
                 writer = ArtifactWriter(out, snapshot_id=backup_id, kek=self._keyring.kek, random=self._random)
@@ -442,25 +467,14 @@ class BackupService:
                 schema_revision=self._keyring.database.revision() or "",
                 tables={"data_keys": len(rows)},
             )
-            manifest_file.write_bytes(manifest.to_json())
-            for target in targets:
-                try:
-                    target.put(f"{backup_id}{ARTIFACT}", artifact)
-                    target.put(f"{backup_id}{MANIFEST}", manifest_file)
-                    for name in target.names():
-                        if name.startswith(KEYS_PREFIX) and not name.startswith(backup_id):
-                            target.delete(name)  # older key-store backups: they may hold keys destroyed since
-                    written.append(target.name)
-                except DestinationError as exc:
-                    failures.append(str(exc))
+            written, failures = self._publish(targets, manifest, artifact, after=drop_older)
         except KeyProviderError as exc:
             raise BackupError(f"the key-encryption key cannot wrap the backup key: {exc}") from None
         except OSError as exc:
             raise BackupError(f"cannot write the key-store backup in {scratch}: {exc.strerror or exc}") from None
         finally:
-            for leftover in (artifact, manifest_file):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                artifact.unlink()
         live = sum(1 for row in rows if row["wrapped"] is not None)
         if written:
             self._audit.record(
@@ -583,11 +597,7 @@ class BackupService:
                         problems = check_sqlite_file(path, manifest.tables, full=True)
                 else:
                     counts = pg_row_counts(chunks)
-                    problems = [
-                        f"table {t}: {counts.get(t)} rows, the manifest says {manifest.tables.get(t)}"
-                        for t in sorted(set(counts) | set(manifest.tables))
-                        if counts.get(t) != manifest.tables.get(t)
-                    ]
+                    problems = compare_counts(manifest.tables, counts)
             except (ArtifactError, SourceError) as exc:
                 problems = [str(exc)]
             except OSError as exc:

@@ -33,6 +33,7 @@ __all__ = [
     "Dump",
     "SourceError",
     "check_sqlite_file",
+    "compare_counts",
     "dump_database",
     "pg_row_counts",
     "restore_postgresql",
@@ -172,11 +173,12 @@ def check_sqlite_file(path: Path, expected: dict[str, int], *, full: bool | None
         return [*problems, f"cannot be read as a database: {exc}"]
     finally:
         connection.close()
-    problems.extend(_compare_counts(expected, found))
+    problems.extend(compare_counts(expected, found))
     return problems
 
 
-def _compare_counts(expected: dict[str, int], found: dict[str, int]) -> list[str]:
+def compare_counts(expected: dict[str, int], found: dict[str, int]) -> list[str]:
+    """One problem per table whose row count differs from the manifest's (or is missing on one side)."""
     problems = []
     for table in sorted(set(expected) | set(found)):
         if expected.get(table) != found.get(table):
