@@ -524,24 +524,25 @@ class BackupService:
                 checks[str(entry.payload.get("snapshot"))] = (entry.at, bool(entry.payload.get("ok")))
         return checks
 
-    def snapshots(self, destination: str | None = None) -> list[Snapshot]:
+    def snapshots(self, destination: str | None = None, *, strict: bool = False) -> list[Snapshot]:
         """The snapshots of a destination (the first by default), newest first; complete ones only.
+
+        A manifest is only believed once its MAC checks (one key unwrap each): an edited one is listed as
+        damaged. One whose KEK is not configured here is listed as is (a setup problem, reported when the
+        snapshot is used), or as damaged with ``strict`` (prune decides only on authenticated manifests).
 
         Raises:
             BackupError: the destination cannot be read.
         """
         target = self.destination(destination)
         snapshots = _list(target, self._checks(target.name))
-        # A manifest is only believed once its MAC checks (cheap: one key unwrap each); an edited one is listed
-        # as damaged. A KEK that is not configured here is a setup problem, reported when the snapshot is used.
         for i, snap in enumerate(snapshots):
             if snap.manifest is not None:
                 try:
                     unwrap_key(snap.manifest, self._keyring.kek)
-                except ManifestError as exc:
-                    snapshots[i] = Snapshot(snap.id, snap.destination, None, str(exc), None, snap.failed_at)
-                except BackupKeyError:
-                    pass
+                except (ManifestError, BackupKeyError) as exc:
+                    if strict or isinstance(exc, ManifestError):
+                        snapshots[i] = Snapshot(snap.id, snap.destination, None, str(exc), None, snap.failed_at)
         return snapshots
 
     def _find(self, snapshot_id: str, destination: str | None) -> tuple[Destination, Manifest]:
@@ -737,23 +738,11 @@ class BackupService:
         """
         policy = self.policy
         target = self.destination(destination)
-        snapshots = self.snapshots(target.name)
-        complete: list[Snapshot] = []
-        damaged = [s.id for s in snapshots if s.manifest is None]
-        for snap in snapshots:
-            if snap.manifest is None:
-                continue
-            if snap.failed_at is not None:
-                damaged.append(snap.id)  # failed its last check: it keeps no period, and is left for a look
-                continue
-            # Nothing a destination says is trusted before its MAC checks: an edited manifest (another time,
-            # to look newest) must not decide what is kept.
-            try:
-                unwrap_key(snap.manifest, self._keyring.kek)
-            except (BackupKeyError, ManifestError):
-                damaged.append(snap.id)
-                continue
-            complete.append(snap)
+        # Nothing a destination says decides what is kept before its MAC checks (an edited manifest could
+        # claim another time, to look newest); a snapshot that failed its last check keeps no period either.
+        snapshots = self.snapshots(target.name, strict=True)
+        complete = [s for s in snapshots if s.manifest is not None and s.failed_at is None]
+        damaged = [s.id for s in snapshots if s.manifest is None or s.failed_at is not None]
         decisions = plan_retention(
             [(s.id, s.manifest.taken_at) for s in complete if s.manifest], policy.keep, policy.time_zone
         )
