@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -335,19 +335,7 @@ class Keyring:
             for row in session.scalars(select(DataKeyRow).where(DataKeyRow.wrapped.is_not(None))):
                 if row.tenant_id in wanted:
                     rows.setdefault(row.tenant_id, []).append(row)
-        now = self._clock.monotonic()
-        loaded = {
-            tenant_id: _Cached(
-                keys := {
-                    row.version: self._kek.unwrap(row.wrapped, _dek_aad(tenant_id, row.version), row.kek_id)
-                    for row in tenant_rows
-                    if row.wrapped is not None
-                },
-                max(keys),
-                now,
-            )
-            for tenant_id, tenant_rows in rows.items()
-        }
+        loaded = {tenant_id: self._unwrap(tenant_id, tenant_rows) for tenant_id, tenant_rows in rows.items()}
         with self._lock:
             self._cache.update(loaded)
 
@@ -385,6 +373,10 @@ class Keyring:
             rows = session.scalars(select(DataKeyRow).where(DataKeyRow.tenant_id == tenant_id)).all()
         if not rows:
             return None
+        return self._unwrap(tenant_id, rows)
+
+    def _unwrap(self, tenant_id: str, rows: Sequence[DataKeyRow]) -> _Cached:
+        """The live DEKs of ``rows`` (one tenant's), unwrapped. Raises KeyDestroyedError when none is live."""
         keys = {
             row.version: self._kek.unwrap(row.wrapped, _dek_aad(tenant_id, row.version), row.kek_id)
             for row in rows
