@@ -38,3 +38,22 @@ def test_pseudonyms_and_mistakes(tmp_path: Path) -> None:
     assert run("redact", str(tmp_path / "missing.log"), "--out", str(tmp_path / "o"))[0] == 2
     code, _, err = run("redact", str(log), "--out", str(tmp_path))
     assert code == 2 and "holds an input file" in err
+
+
+def test_a_file_found_binary_after_megabytes_of_text_leaves_no_partial_copy(tmp_path: Path) -> None:
+    log = tmp_path / "in" / "mixed.log"
+    log.parent.mkdir()
+    log.write_bytes(b"for user jdoe01\n" * 300_000 + b"\x00\x01 binary tail\n")
+    out = tmp_path / "out"
+    code, _, stderr = run("redact", str(log), "--out", str(out))
+    assert code == 1 and stderr == "withheld mixed.log: binary content: not scanned, withheld\n"
+    assert list(out.iterdir()) == []  # neither the copy nor its temporary part
+
+
+def test_budget_option(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("for user jdoe01\n")
+    code, _, err = run("redact", str(log), "--out", str(tmp_path / "o"), "--budget", "0")
+    assert code == 2 and "--budget" in err
+    code, _, _ = run("redact", str(log), "--out", str(tmp_path / "o"), "--budget", "30")
+    assert code == 0 and (tmp_path / "o" / "app.log").read_text() == "for user [REDACTED:username]\n"

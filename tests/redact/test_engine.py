@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from charter.redact import Finding, Redactor, hostname_detector
+from charter.redact import DETECTORS, Finding, Redactor, hostname_detector
 from charter.redact._engine import _merge
 
 B10 = (
@@ -126,3 +128,104 @@ def test_the_labelled_corpus_every_span_caught_and_no_decoy_touched(shared_dir: 
         if sum(fn.values()) or sum(fp.values()):
             misses += notes
     assert misses == []
+
+
+# The two-stage finder (Hyperscan prefilter, then exact patterns on candidate lines) must find exactly what
+# running every pattern over the whole text finds.
+
+_FRAGMENTS = [
+    "Authorization: Bearer FAKE-BEARER-0001abcd",
+    "x-forge-oauth-system: FAKE-SYSTEM-TOKEN-0003",
+    "Cookie: tenant.session.token=FAKE-SESSION-0002; theme=dark",
+    "db.password=Fake-Passw0rd!",
+    "postgres://fakeuser:fakepass@db.example.com:5432/app",
+    '"accountId": "557058:f0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b"',
+    '"displayName": "Jane Fakename"',
+    '"displayName": "Zoë Fakeñame-Ünicode"',
+    "4111 1111 1111 1111",
+    "+44 20 7946 0999",
+    "ATATT3xFAKE0004abcdef",
+    "erin.fake@example.com",
+    "203.0.113.45",
+    "2001:db8::1",
+    "2001:db8:85a3:0:0:8a2e:370:7334",
+    "url: /rest/api/2/issue; user: jdoe01 ",
+    "jdbc:postgresql://db.example.com:5432/jira?user=jira&password=Fake-pw9",
+    "https://jira.example.com/secure",
+    "curl -u jdoe01:f4kePass",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.c2lnbmF0dXJl",
+    "=db-01.example.com:5432,",
+    "SEN-1234567",
+    "10:15:30,123",
+    "9.12.1",
+    "std::vector",
+    "c.a.j.c.DefaultComponent",
+    "1709547332123",
+    "é",
+    "日本",
+    "\ud800",
+    " ",
+    "\t",
+    "\n",
+    ";",
+    "=",
+    ":",
+    '"',
+    "@",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=6), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_prefilter_finds_exactly_what_the_full_scan_finds(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert Redactor(use_prefilter=True).find(text) == Redactor(use_prefilter=False).find(text)
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_no_detector_matches_across_a_line_end(parts: list[str]) -> None:
+    text = "".join(parts)
+    whole = Redactor(use_prefilter=False).find(text)
+    for finding in whole:
+        assert "\n" not in text[finding.start : finding.end]
+    by_line: list[Finding] = []
+    offset = 0
+    for line in text.split("\n"):
+        by_line += [
+            f._replace(start=f.start + offset, end=f.end + offset) for f in Redactor(use_prefilter=False).find(line)
+        ]
+        offset += len(line) + 1
+    assert by_line == whole
+
+
+def test_the_prefilter_agrees_on_the_corpus_and_a_large_log(shared_dir: Path) -> None:
+    texts = [log.read_text("utf-8") for log in sorted((shared_dir / "cases" / "logs").glob("*.log"))]
+    texts.append("\n".join(texts) * 200)
+    for text in texts:
+        fast = Redactor().find(text)
+        assert fast == Redactor(use_prefilter=False).find(text)
+    assert len(fast) > 1000
+
+
+def test_without_hyperscan_the_result_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from charter.redact import _engine
+
+    line = "Authorization: Bearer FAKE-BEARER-0001abcd from 203.0.113.45 at 10:15:30 for user (jdoe01)\n"
+    expected = Redactor().redact(line)
+    monkeypatch.setattr(_engine, "_hs", None)
+    _engine._prefilter.cache_clear()
+    try:
+        assert _engine._prefilter(tuple(Redactor().detectors)) is None
+        assert Redactor().redact(line) == expected
+        assert "[REDACTED:token]" in expected[0] and "[REDACTED:ip]" in expected[0]
+    finally:
+        _engine._prefilter.cache_clear()
+
+
+def test_the_prefilter_anchor_of_a_key_value_detector_is_its_context() -> None:
+    by_name = {d.name: d for d in DETECTORS}
+    assert by_name["password-assignment"].anchor.endswith("[:=][ \\t]*[\\\"']?")
+    assert by_name["email"].anchor == by_name["email"].pattern.pattern  # no value group: the whole pattern
+    for detector in DETECTORS:
+        assert detector.pattern.flags & re.ASCII

@@ -187,3 +187,55 @@ def test_the_report_never_holds_an_original_value() -> None:
     dumped = json.dumps(report.as_dict())
     assert "Fake-Secret-9" not in dumped and "jdoe01" not in dumped
     assert report.as_dict()["counts"] == {"password": 1, "username": 1}
+
+
+class _Ticking:
+    """A monotonic clock that advances ``step`` seconds on every reading."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_an_item_over_its_time_budget_is_withheld_and_the_others_pass() -> None:
+    slow_log = ("INFO heartbeat ok\n" * 200_000).encode()  # several blocks: the clock is read between them
+    document = json.dumps({"notes": [f"note {i}" for i in range(50)]}).encode()
+    archive = _zip({"big.log": slow_log, "data.json": document, "small.log": b"for user jdoe01\n"})
+    report = Report(budget=10.0, clock=_Ticking(4.0))
+    out = redact_bytes("support.zip", archive, Redactor(), report)
+    assert out is not None
+    assert report.withheld == [
+        ("support.zip/big.log", "time budget of 10 s exceeded: withheld"),
+        ("support.zip/data.json", "time budget of 10 s exceeded: withheld"),
+    ]
+    assert zipfile.ZipFile(io.BytesIO(out)).namelist() == ["small.log"]  # within budget: two clock readings
+    assert Report(budget=10.0, clock=_Ticking(0.001)).budget == 10.0
+
+
+def test_a_large_text_member_is_streamed_in_bounded_memory() -> None:
+    import tracemalloc
+
+    line = b"2026-11-30 10:15:30,123 INFO [c.a.j.DefaultComponent] started in 12 ms, version 9.12.1\n"
+    big = line * (48_000_000 // len(line)) + b"mail erin.fake@example.com\n"
+    archive_file = io.BytesIO()
+    with zipfile.ZipFile(archive_file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("atlassian-jira.log", big)
+    del big
+    archive_file.seek(0)
+    sink = io.BytesIO()
+    report = Report()
+    tracemalloc.start()
+    try:
+        from charter.redact._formats import redact_stream
+
+        assert redact_stream("support.zip", archive_file, sink, Redactor(), report)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.counts == {"email": 1} and report.withheld == []
+    assert peak < 40 << 20  # the member is 48 MB; blocks of 1 MiB plus the redacted spool's compression
+    with zipfile.ZipFile(sink) as result:
+        assert result.getinfo("atlassian-jira.log").file_size > 47_000_000

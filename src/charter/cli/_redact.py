@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 
 from charter.cli._common import die, write_atomically
 from charter.redact import Redactor
-from charter.redact._formats import Report, redact_file
+from charter.redact._formats import DEFAULT_BUDGET, Report, redact_file
 
 __all__ = ["redact"]
 
@@ -28,6 +29,10 @@ def redact(
         bool,
         typer.Option("--pseudonyms", help="Consistent pseudonyms (same value, same token) instead of [REDACTED:kind]."),
     ] = False,
+    budget: Annotated[
+        float,
+        typer.Option("--budget", min=0.001, help="Seconds each file or zip member may take before it is withheld."),
+    ] = DEFAULT_BUDGET,
 ) -> None:
     """Redact files into --out: e-mails, IPs, tokens, cookies, passwords, credentials, account ids, names.
 
@@ -45,15 +50,14 @@ def redact(
     except OSError as exc:
         die(f"cannot create {out}: {exc.strerror}")
     redactor = Redactor(case_key=os.urandom(32) if pseudonyms else None)
-    result = Report()
+    result = Report(budget=budget)
     names: set[str] = set()
     for path in paths:
         if path.name in names:
             die(f"two inputs are named {path.name}: their redacted copies would overwrite each other")
         names.add(path.name)
-        cleaned = redact_file(path, redactor, result)
-        if cleaned is not None:
-            write_atomically(out_dir / path.name, cleaned)
+    for path in paths:
+        _redact_into(path, out_dir / path.name, redactor, result)
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(result.counts.items())) or "nothing found"
     typer.echo(f"redacted {result.files} file(s) into {out}: {summary}")
     if report is not None:
@@ -62,3 +66,22 @@ def redact(
         for item, reason in result.withheld:
             typer.echo(f"withheld {item}: {reason}", err=True)
         raise typer.Exit(1)
+
+
+def _redact_into(path: Path, target: Path, redactor: Redactor, report: Report) -> None:
+    """Stream the redacted copy into a private temporary file beside ``target``; rename it into place only
+    when the whole file was redacted, so a withheld or interrupted file leaves nothing behind."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            done = redact_file(path, sink, redactor, report)
+            sink.flush()
+            os.fsync(sink.fileno())
+        if done:
+            os.replace(temporary, target)
+            return
+    except OSError as exc:
+        die(f"cannot redact {path}: {exc.strerror}")
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

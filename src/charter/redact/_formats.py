@@ -1,35 +1,55 @@
 """Redacting files: plain text and logs, JSON, HAR 1.2 and zip archives (nested), failing closed.
 
-* Text is streamed through :meth:`Redactor.redact_stream` (bounded memory).
+* Text is streamed (1 MiB blocks, incremental UTF-8 decoding) through :meth:`Redactor.redact_stream`:
+  memory stays bounded whatever the size.
 * JSON keeps its structure: every string value is redacted; values under sensitive keys (``password``,
   ``access_token``, ``apiToken``...) and the values of sensitive HAR name/value pairs (``Authorization``,
   ``Cookie``, ``Set-Cookie``, ``x-forge-oauth-*``, ``jwt``, every entry of ``cookies[]``) are replaced whole;
   a string that is itself JSON (HAR ``postData.text``, ``content.text``) is parsed and redacted as JSON; HAR
-  content with ``"encoding": "base64"`` is decoded, redacted and encoded again.
-* Zip members are redacted by their own type; nested zips too (to a depth of 4).
-* Anything that cannot be read as one of these (binary, undecodable, a damaged archive, too deep) is
-  withheld: listed in the report, never passed through unscanned.
+  content with ``"encoding": "base64"`` is decoded, redacted and encoded again. A JSON document is parsed
+  whole, so it must fit in ``MAX_WHOLE`` bytes.
+* Zip members are redacted by their own type, text members streamed; nested zips too (to a depth of 4).
+* Anything that cannot be read as one of these (binary, undecodable, a damaged archive, too deep, too large
+  to parse, or over the time budget) is withheld: listed in the report, never passed through unscanned.
+  Each item (a file or a zip member) has its own time budget.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import io
 import json
 import re
+import shutil
+import tempfile
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from charter.redact._engine import Redactor
 
-__all__ = ["Report", "redact_bytes", "redact_json"]
+__all__ = ["DEFAULT_BUDGET", "MAX_WHOLE", "BudgetExceeded", "Report", "redact_bytes", "redact_json", "redact_stream"]
 
 _MAX_DEPTH = 4
-_MAX_MEMBER = 512 << 20  # a zip member read whole (JSON, nested zip) larger than this is withheld
+#: An item parsed whole (a JSON document, a nested zip) larger than this is withheld (bytes).
+MAX_WHOLE = 512 << 20
+#: Seconds each item may take before it is withheld.
+DEFAULT_BUDGET = 600.0
+_READ = 1 << 20
+#: A redacted zip member is spooled here before it joins the output (withheld members must leave no trace);
+#: larger members spill to a temporary file (redacted text only).
+_SPOOL = 16 << 20
+
+
+class BudgetExceeded(Exception):
+    """An item took longer than its time budget; it is withheld."""
+
+
 _SENSITIVE_KEY = re.compile(
     r"(?i)^(?:.*(?:password|passwd|secret|token|api[_-]?key|session|credential)s?.*|authorization|"
     r"proxy-authorization|cookie|set-cookie|jwt|x-forge-oauth-.*|x-atlassian-token|sid|private[_-]?key)$"
@@ -47,14 +67,30 @@ _NOT_SECRET_KEY = re.compile(r"(?i)^(?:token_type|expires_in|.*_expires.*|.*sess
 
 @dataclass
 class Report:
-    """What a redaction did: counts per kind, and what was withheld and why (never original values)."""
+    """What a redaction did: counts per kind, and what was withheld and why (never original values).
+
+    Args:
+        budget: seconds each item (a file, a zip member) may take before it is withheld.
+        clock: a monotonic clock in seconds (injected by tests).
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
     withheld: list[tuple[str, str]] = field(default_factory=list)
     files: int = 0
+    budget: float = DEFAULT_BUDGET
+    clock: Callable[[], float] = time.monotonic
+    _deadline: float | None = None
 
     def add(self, kind: str, n: int = 1) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + n
+
+    def start_item(self) -> None:
+        self._deadline = self.clock() + self.budget
+
+    def check(self) -> None:
+        """Raise :class:`BudgetExceeded` when the current item is past its budget."""
+        if self._deadline is not None and self.clock() > self._deadline:
+            raise BudgetExceeded(f"time budget of {self.budget:g} s exceeded: withheld")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"files", "counts", "withheld": [{"item", "reason"}]}``."""
@@ -97,6 +133,7 @@ def redact_json(value: Any, redactor: Redactor, report: Report, *, key: str | No
             for item in value
         ]
     if isinstance(value, str):
+        report.check()
         if key is not None and _SENSITIVE_KEY.match(key) and not _NOT_SECRET_KEY.match(key) and value:
             return _marker(redactor, _key_kind(key), value, report)
         if key is not None and _NAME_KEY.match(key) and value:
@@ -153,83 +190,198 @@ def _redact_object(obj: dict[str, Any], redactor: Redactor, report: Report, *, c
     return {k: redact_json(v, redactor, report, key=k) for k, v in obj.items()}
 
 
-def _kind_of(name: str, data: bytes) -> str:
+def _kind_of(name: str, head: bytes) -> str:
     lower = name.lower()
-    if data[:4] == b"PK\x03\x04" or lower.endswith(".zip"):
+    if head[:4] == b"PK\x03\x04" or lower.endswith(".zip"):
         return "zip"
-    if lower.endswith((".json", ".har")) or data.lstrip()[:1] in (b"{", b"["):
+    if lower.endswith((".json", ".har")) or head.lstrip()[:1] in (b"{", b"["):
         return "json"
     return "text"
 
 
 def redact_bytes(name: str, data: bytes, redactor: Redactor, report: Report, *, depth: int = 0) -> bytes | None:
-    """Redact one item (a file's or member's bytes) by its type; ``None`` when it is withheld (the report
-    says why)."""
-    kind = _kind_of(name, data)
+    """Redact one item held in memory by its type; the redacted bytes, or ``None`` when it is withheld (the
+    report says why)."""
+    sink = io.BytesIO()
+    if redact_stream(name, io.BytesIO(data), sink, redactor, report, depth=depth):
+        return sink.getvalue()
+    return None
+
+
+def redact_stream(
+    name: str, source: IO[bytes], sink: IO[bytes], redactor: Redactor, report: Report, *, depth: int = 0
+) -> bool:
+    """Redact one item read from ``source`` (a file or a zip member, any size) into ``sink``.
+
+    Returns ``False`` when the item is withheld (recorded in the report): the caller must then discard what
+    ``sink`` received. A zip source must be seekable (a file, or a nested member read into memory).
+    """
+    head = _peek(source)
+    kind = _kind_of(name, head)
     if kind == "zip":
         if depth >= _MAX_DEPTH:
             report.withheld.append((name, f"zip nested deeper than {_MAX_DEPTH}"))
-            return None
-        return _redact_zip(name, data, redactor, report, depth)
+            return False
+        return _redact_zip(name, source, sink, redactor, report, depth)
+    report.start_item()
+    try:
+        if kind == "json":
+            data = source.read(MAX_WHOLE + 1)
+            if len(data) > MAX_WHOLE:
+                report.withheld.append((name, f"JSON larger than {MAX_WHOLE >> 20} MiB: not scanned, withheld"))
+                return False
+            done = _redact_json_document(name, data, sink, redactor, report)
+            if done is not None:
+                return done
+            source = io.BytesIO(data)  # not JSON after all: a log that starts with '{'
+        return _redact_text(name, source, sink, redactor, report)
+    except BudgetExceeded as exc:
+        report.withheld.append((name, str(exc)))
+        return False
+    finally:
+        report._deadline = None
+
+
+def _peek(source: IO[bytes]) -> bytes:
+    if isinstance(source, _Rewound):
+        return source.head
+    if not source.seekable():
+        raise ValueError("redact_stream needs a seekable source (or a zip member stream) to tell its type")
+    position = source.tell()
+    head = source.read(512)
+    source.seek(position)
+    return head
+
+
+def _redact_json_document(name: str, data: bytes, sink: IO[bytes], redactor: Redactor, report: Report) -> bool | None:
+    """``True``/``False`` when ``data`` was JSON (redacted or withheld), ``None`` when it is not JSON."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         report.withheld.append((name, "binary or not UTF-8: not scanned, withheld"))
-        return None
-    if "\x00" in text:
-        report.withheld.append((name, "binary content: not scanned, withheld"))
-        return None
-    if kind == "json":
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            kind = "text"  # a log that starts with '{': redacted as text
-        else:
-            cleaned = redact_json(parsed, redactor, report)
-            indent = 2 if "\n" in text.strip() else None
-            return (
-                json.dumps(cleaned, ensure_ascii=False, indent=indent) + ("\n" if text.endswith("\n") else "")
-            ).encode()
-    out = "".join(redactor.redact_stream(_chunks(text)))
-    for finding_kind, n in redactor.counts.items():
-        report.counts[finding_kind] = report.counts.get(finding_kind, 0) + n
-    redactor.counts.clear()
-    return out.encode("utf-8")
-
-
-def _chunks(text: str, size: int = 1 << 20) -> Iterator[str]:
-    for i in range(0, len(text), size):
-        yield text[i : i + size]
-
-
-def _redact_zip(name: str, data: bytes, redactor: Redactor, report: Report, depth: int) -> bytes | None:
+        return False
     try:
-        source = zipfile.ZipFile(io.BytesIO(data))
-        members = source.infolist()
-    except (zipfile.BadZipFile, OSError):
-        report.withheld.append((name, "damaged zip: withheld"))
+        parsed = json.loads(text)
+    except ValueError:
         return None
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+    cleaned = redact_json(parsed, redactor, report)
+    indent = 2 if "\n" in text.strip() else None
+    tail = "\n" if text.endswith("\n") else ""
+    sink.write((json.dumps(cleaned, ensure_ascii=False, indent=indent) + tail).encode())
+    return True
+
+
+def _decoded(name: str, source: IO[bytes], report: Report) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    while True:
+        report.check()
+        block = source.read(_READ)
+        if b"\x00" in block:
+            raise _Unscannable("binary content: not scanned, withheld")
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError:
+            raise _Unscannable("binary or not UTF-8: not scanned, withheld") from None
+        if text:
+            yield text
+        if not block:
+            return
+
+
+class _Unscannable(Exception):
+    pass
+
+
+def _redact_text(name: str, source: IO[bytes], sink: IO[bytes], redactor: Redactor, report: Report) -> bool:
+    counts = redactor.counts
+    redactor.counts = {}
+    try:
+        for block in redactor.redact_stream(_decoded(name, source, report)):
+            sink.write(block.encode("utf-8"))
+    except _Unscannable as exc:
+        report.withheld.append((name, str(exc)))
+        return False
+    finally:
+        found, redactor.counts = redactor.counts, counts
+    for kind, n in found.items():
+        report.add(kind, n)
+    return True
+
+
+def _redact_zip(name: str, source: IO[bytes], sink: IO[bytes], redactor: Redactor, report: Report, depth: int) -> bool:
+    try:
+        archive = zipfile.ZipFile(source)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        report.withheld.append((name, "damaged zip: withheld"))
+        return False
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for member in members:
             if member.is_dir():
                 continue
             path = f"{name}/{member.filename}"
-            if member.file_size > _MAX_MEMBER:
-                report.withheld.append((path, "member too large to scan: withheld"))
-                continue
             try:
-                content = source.read(member)
-            except (zipfile.BadZipFile, OSError, RuntimeError):  # damaged or encrypted member
+                _redact_member(archive, member, path, target, redactor, report, depth)
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zipfile.LargeZipFile):
                 report.withheld.append((path, "unreadable or encrypted member: withheld"))
-                continue
-            cleaned = redact_bytes(path, content, redactor, report, depth=depth + 1)
-            if cleaned is not None:
-                target.writestr(member.filename, cleaned)
-    return out.getvalue()
+    return True
 
 
-def redact_file(path: Path, redactor: Redactor, report: Report) -> bytes | None:
-    """Redact a file (whole read; large plain-text files are streamed by the caller instead)."""
+def _redact_member(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    path: str,
+    target: zipfile.ZipFile,
+    redactor: Redactor,
+    report: Report,
+    depth: int,
+) -> None:
+    stream = archive.open(member)
+    head = stream.read(512)
+    source: IO[bytes]
+    if _kind_of(member.filename, head) in ("zip", "json"):  # parsed whole: read into memory, within the limit
+        stream.close()
+        if member.file_size > MAX_WHOLE:
+            report.withheld.append((path, f"member larger than {MAX_WHOLE >> 20} MiB to parse: withheld"))
+            return
+        source = io.BytesIO(archive.read(member))
+    else:
+        source = _Rewound(head, stream)  # type: ignore[assignment]
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        if redact_stream(path, source, spool, redactor, report, depth=depth + 1):
+            spool.seek(0)
+            with target.open(member.filename, "w", force_zip64=True) as out:
+                shutil.copyfileobj(spool, out, _READ)
+    source.close()
+
+
+class _Rewound(io.RawIOBase):
+    """A zip member stream (not seekable) whose first bytes were read to tell its type: they come first."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        super().__init__()
+        self.head = head
+        self._pending, self._stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if not self._pending:
+            return self._stream.read(-1 if size is None else size)
+        if size is None or size < 0:
+            data, self._pending = self._pending + self._stream.read(), b""
+        else:
+            data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def redact_file(path: Path, sink: IO[bytes], redactor: Redactor, report: Report) -> bool:
+    """Redact the file at ``path`` into ``sink`` (streamed; see :func:`redact_stream`)."""
     report.files += 1
-    return redact_bytes(path.name, path.read_bytes(), redactor, report)
+    with path.open("rb") as source:
+        return redact_stream(path.name, source, sink, redactor, report)
