@@ -51,7 +51,7 @@ def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monk
     jobs.start()
     try:
         runs = jobs.next_runs()
-        assert set(runs) == {"purge", "purge-catch-up", "backup"}
+        assert set(runs) == {"purge", "purge-catch-up", "support-expiry", "backup"}
         daily = runs["purge"]
         assert (daily.hour, daily.minute, daily.tzinfo) == (3, 17, UTC)
         assert timedelta(0) < daily - datetime.now(UTC) <= timedelta(days=1)

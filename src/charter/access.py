@@ -19,7 +19,7 @@ from charter.logs import mask
 from charter.store import TenantStore
 from charter.tenants import Registry
 
-__all__ = ["AccessDeniedError", "StaffAccess"]
+__all__ = ["AccessDeniedError", "StaffAccess", "check_staff"]
 
 _STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 MIN_REASON = 10
@@ -28,6 +28,26 @@ MAX_REASON = 500
 
 class AccessDeniedError(ValueError):
     """Staff access refused: no valid staff id, no real reason, or no such tenant. The message says which."""
+
+
+def check_staff(staff_id: str, reason: str) -> str:
+    """Validate a staff member's id and reason for an access; returns the reason as the audit log keeps it
+    (whitespace collapsed, e-mail addresses, IPs and tokens masked).
+
+    Raises:
+        AccessDeniedError: the staff id is not an id (1-64 of ``A-Za-z0-9._:-``), or the reason is missing,
+            shorter than 10 or longer than 500 characters.
+    """
+    if not _STAFF_ID.fullmatch(staff_id or ""):
+        raise AccessDeniedError(
+            "the staff id must be 1-64 letters, digits, '.', '_', ':' or '-' (an id, not an e-mail address)"
+        )
+    reason = " ".join((reason or "").split())
+    if not MIN_REASON <= len(reason) <= MAX_REASON:
+        raise AccessDeniedError(
+            f"give the reason for this access ({MIN_REASON} to {MAX_REASON} characters, e.g. a support case id)"
+        )
+    return mask(reason)
 
 
 class StaffAccess:
@@ -45,20 +65,10 @@ class StaffAccess:
         self._audit = audit
 
     def _authorise(self, staff_id: str, tenant_id: str, reason: str, what: dict[str, Any]) -> None:
-        if not _STAFF_ID.fullmatch(staff_id or ""):
-            raise AccessDeniedError(
-                "the staff id must be 1-64 letters, digits, '.', '_', ':' or '-' (an id, not an e-mail address)"
-            )
-        reason = " ".join((reason or "").split())
-        if not MIN_REASON <= len(reason) <= MAX_REASON:
-            raise AccessDeniedError(
-                f"give the reason for this access ({MIN_REASON} to {MAX_REASON} characters, e.g. a support case id)"
-            )
+        reason = check_staff(staff_id, reason)
         if self._registry.get(tenant_id) is None:
             raise AccessDeniedError(f"no tenant {tenant_id!r} is registered")
-        self._audit.record(
-            "staff.access", actor=staff_id, tenant_id=tenant_id, payload={**what, "reason": mask(reason)}
-        )
+        self._audit.record("staff.access", actor=staff_id, tenant_id=tenant_id, payload={**what, "reason": reason})
 
     def get(self, tenant_id: str, kind: str, key: str, *, staff_id: str, reason: str) -> Any | None:
         """One record's value (or ``None``), after recording the access.

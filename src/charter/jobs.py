@@ -27,13 +27,14 @@ from sqlalchemy import text
 from charter.backup import BackupError
 from charter.logs import get_logger
 from charter.runtime import Runtime
+from charter.support import SupportReceipt
 from charter.tenants import Receipt
 
 __all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge", "save_key_backups"]
 
 log = get_logger("charter.jobs")
 
-_LOCK_KEYS = {"purge": 0x4368617274657201, "backup": 0x4368617274657202}
+_LOCK_KEYS = {"purge": 0x4368617274657201, "backup": 0x4368617274657202, "support": 0x4368617274657203}
 
 
 class RunnerLock:
@@ -88,6 +89,21 @@ def run_purge(runtime: Runtime, *, actor: str = "scheduler") -> list[Receipt] | 
         receipts = runtime.purger.run(actor=actor)
         log.info("purge run", purged=len(receipts))
         if receipts:
+            save_key_backups(runtime, actor=actor)
+        return receipts
+
+
+def run_support_expiry(runtime: Runtime, *, actor: str = "scheduler") -> list[SupportReceipt] | None:
+    """Delete the support attachments and communications the charter's rule says are due (legal holds
+    respected), then rewrite the key-store backups so none keeps a destroyed case key; ``None`` when another
+    process is doing it."""
+    with RunnerLock(runtime, "support") as acquired:
+        if not acquired:
+            log.info("support expiry skipped: another process is running it")
+            return None
+        receipts = runtime.support.expire(actor=actor)
+        if receipts:
+            log.info("support data deleted", receipts=[(r.case_id, r.what) for r in receipts])
             save_key_backups(runtime, actor=actor)
         return receipts
 
@@ -202,11 +218,23 @@ class Jobs:
         with _quiet_failures("purge"):
             run_purge(self._runtime)
 
+    def _support(self) -> None:
+        with _quiet_failures("support-expiry"):
+            run_support_expiry(self._runtime)
+
     def start(self) -> None:
         """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
         are due by time, so this one run catches up whatever was missed while the service was down."""
         self._scheduler.add_job(
             self._purge, "date", run_date=datetime.now(UTC) + timedelta(seconds=60), id="purge-catch-up"
+        )
+        self._scheduler.add_job(
+            self._support,
+            IntervalTrigger(minutes=15, timezone="UTC"),
+            id="support-expiry",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=75),
         )
         if self._runtime.charter.backups is not None and self._runtime.charter.backups.enabled:
             self._scheduler.add_job(

@@ -28,6 +28,7 @@ from charter.store import (
     prepare_data_dir,
     sqlite_url,
 )
+from charter.support import SupportVault
 from charter.tenants import Purger, Registry
 
 __all__ = ["SERVE_LOCK", "Runtime", "SetupError", "kek_provider", "kek_ring", "open_runtime"]
@@ -111,6 +112,7 @@ class Runtime:
     store: TenantStore
     purger: Purger
     backups: BackupService
+    support: SupportVault
 
     _serving: int | None = None
 
@@ -202,4 +204,5 @@ def open_runtime(
         store=TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock),
         purger=Purger(database, keyring, audit, clock=clock, retention=charter.retention.tenant_data_after_uninstall),
         backups=BackupService(charter, database, keyring, audit, clock=clock, data_dir=directory, environ=environ),
+        support=SupportVault(charter, database, keyring, audit, clock=clock, root=directory / "support"),
     )

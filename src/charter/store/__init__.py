@@ -15,7 +15,17 @@ from charter.store._keyring import (
     import_key_rows,
     key_store_is_empty,
 )
-from charter.store._models import AuditHeadRow, AuditRow, PurgeRow, RecordRow, TenantEventRow, TenantRow
+from charter.store._models import (
+    AuditHeadRow,
+    AuditRow,
+    PurgeRow,
+    RecordRow,
+    SupportAttachmentRow,
+    SupportCaseRow,
+    SupportMessageRow,
+    TenantEventRow,
+    TenantRow,
+)
 from charter.store._records import TenantStore, UndeclaredKindError
 
 __all__ = [
@@ -31,6 +41,9 @@ __all__ = [
     "RotationTooRecentError",
     "StatementVersion",
     "StoreError",
+    "SupportAttachmentRow",
+    "SupportCaseRow",
+    "SupportMessageRow",
     "TenantEventRow",
     "TenantRow",
     "TenantStore",

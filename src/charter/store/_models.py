@@ -18,6 +18,9 @@ __all__ = [
     "PurgeRow",
     "RecordRow",
     "StatementVersionRow",
+    "SupportAttachmentRow",
+    "SupportCaseRow",
+    "SupportMessageRow",
     "TenantEventRow",
     "TenantRow",
 ]
@@ -167,3 +170,47 @@ class PurgeRow(Base):
     keys_destroyed: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     receipt_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class SupportCaseRow(Base):
+    """A support case. What a person wrote (subject, customer reference) is sealed under the case's
+    communications key; after deletion only this tombstone (ids, times, counts) remains."""
+
+    __tablename__ = "support_cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open, closed, deleted
+    customer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    subject: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attachments_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    communications_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    hold_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SupportAttachmentRow(Base):
+    """An attachment: redacted at intake, its content in an encrypted blob file, its name sealed."""
+
+    __tablename__ = "support_attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(32), ForeignKey("support_cases.id", ondelete="CASCADE"), index=True)
+    name: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    redaction: Mapped[str] = mapped_column(Text)  # counts per kind and withheld items (never values), JSON
+
+
+class SupportMessageRow(Base):
+    """One communication of a case (from the customer or from staff), sealed."""
+
+    __tablename__ = "support_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(32), ForeignKey("support_cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(16))  # customer or staff
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[bytes] = mapped_column(LargeBinary)
