@@ -57,3 +57,13 @@ def test_budget_option(tmp_path: Path) -> None:
     assert code == 2 and "--budget" in err
     code, _, _ = run("redact", str(log), "--out", str(tmp_path / "o"), "--budget", "30")
     assert code == 0 and (tmp_path / "o" / "app.log").read_text() == "for user [REDACTED:username]\n"
+
+
+def test_customer_host_names_from_the_command_line(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("proxy to jira.acme-fake.example.com failed; example.org fine\n")
+    code, _, _ = run("redact", str(log), "--out", str(tmp_path / "o"), "--host", "acme-fake.example.com")
+    assert code == 0
+    assert (tmp_path / "o" / "app.log").read_text() == "proxy to [REDACTED:hostname] failed; example.org fine\n"
+    code, _, err = run("redact", str(log), "--out", str(tmp_path / "p"), "--host", "bad host/")
+    assert code == 2 and "--host 'bad host/'" in err

@@ -30,7 +30,10 @@ def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
 
 def test_a_case_from_intake_to_deletion(data_dir: Path, tmp_path: Path) -> None:
     log = tmp_path / "atlassian-jira.log"
-    log.write_text("mail to erin.fake@example.com from 203.0.113.7\nAuthorization: Bearer FAKE-TOKEN-00001234\n")
+    log.write_text(
+        "mail to erin.fake@example.com from 203.0.113.7\nAuthorization: Bearer FAKE-TOKEN-00001234\n"
+        "GET https://acme-fake.atlassian.net/rest\n"
+    )
     blob = tmp_path / "core.dump"
     blob.write_bytes(b"\x00\x01binary")
 
@@ -39,10 +42,12 @@ def test_a_case_from_intake_to_deletion(data_dir: Path, tmp_path: Path) -> None:
     case_id = out.strip()
     assert case_id.startswith("SC-")
 
-    code, out, err = cli(data_dir, "support", "attach", case_id, str(log), str(blob))
+    code, out, err = cli(
+        data_dir, "support", "attach", case_id, str(log), str(blob), "--host", "acme-fake.atlassian.net"
+    )
     assert code == 1
     attachment_id = out.split()[0]
-    assert out.strip().endswith("redacted: email 1, ip 1, token 1")
+    assert out.strip().endswith("redacted: email 1, hostname 1, ip 1, token 1")
     assert err.startswith("charter: refused core.dump: core.dump cannot be scanned (binary content")
 
     assert cli(data_dir, "support", "message", case_id, "It fails since Monday", "--from", "customer")[0] == 0
@@ -88,7 +93,10 @@ def test_a_case_from_intake_to_deletion(data_dir: Path, tmp_path: Path) -> None:
         str(target),
     )
     assert code == 0, err
-    assert target.read_text() == "mail to [REDACTED:email] from [REDACTED:ip]\nAuthorization: Bearer [REDACTED:token]\n"
+    assert target.read_text() == (
+        "mail to [REDACTED:email] from [REDACTED:ip]\nAuthorization: Bearer [REDACTED:token]\n"
+        "GET https://[REDACTED:hostname]/rest\n"
+    )
     code, _, err = cli(
         data_dir,
         "support",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +12,12 @@ from typing import Annotated
 import typer
 
 from charter.cli._common import die, write_atomically
-from charter.redact import Redactor
+from charter.redact import DETECTORS, Redactor, hostname_detector
 from charter.redact._formats import DEFAULT_BUDGET, Report, redact_file
 
 __all__ = ["redact"]
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
 
 
 def redact(
@@ -33,6 +36,10 @@ def redact(
         float,
         typer.Option("--budget", min=0.001, help="Seconds each file or zip member may take before it is withheld."),
     ] = DEFAULT_BUDGET,
+    hosts: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="A customer host name to redact, with its subdomains (repeatable)."),
+    ] = None,
 ) -> None:
     """Redact files into --out: e-mails, IPs, tokens, cookies, passwords, credentials, account ids, names.
 
@@ -49,7 +56,13 @@ def redact(
         out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         die(f"cannot create {out}: {exc.strerror}")
-    redactor = Redactor(case_key=os.urandom(32) if pseudonyms else None)
+    detectors = list(DETECTORS)
+    if hosts:
+        bad = [h for h in hosts if not _HOST.fullmatch(h)]
+        if bad:
+            die(f"--host {bad[0]!r} is not a host name (letters, digits, '-' and '.')")
+        detectors.append(hostname_detector(hosts))
+    redactor = Redactor(detectors=detectors, case_key=os.urandom(32) if pseudonyms else None)
     result = Report(budget=budget)
     names: set[str] = set()
     for path in paths:

@@ -89,6 +89,9 @@ def open_case(
 def attach(
     case_id: CaseArgument,
     files: Annotated[list[Path], typer.Argument(help="Files to attach: logs, JSON, HAR, zip.")],
+    hosts: Annotated[
+        list[str] | None, typer.Option("--host", help="The customer's host name, redacted too (repeatable).")
+    ] = None,
     config: ConfigOption = Path("charter.toml"),
     data_dir: DataDirOption = Path(".charter"),
     database_url: DatabaseOption = None,
@@ -106,7 +109,7 @@ def attach(
         for path in files:
             try:
                 with path.open("rb") as source:
-                    attachment, report = rt.support.attach(case_id, path.name, source, actor="cli")
+                    attachment, report = rt.support.attach(case_id, path.name, source, actor="cli", hosts=hosts or ())
             except AttachmentRefused as exc:
                 typer.echo(f"charter: refused {path.name}: {exc}", err=True)
                 refused = True

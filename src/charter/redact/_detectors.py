@@ -126,6 +126,15 @@ _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4})*::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?(?:\.\d{1,3}){0,3}"
     r"|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){5,7}(?:\.\d{1,3}){0,3})(?![\w:])"
 )
+#: A person's name as logs print it: one to four capitalised words (letters of Latin scripts, ' . -).
+_NAME = r"(?-i:[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ɏ'\u2019.-]*(?:[ \t][A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ɏ'\u2019.-]*){0,3})"
+_NOT_NAMES = frozenset({"unassigned", "none", "anonymous", "automatic", "nobody", "null"})
+
+
+def _a_name(value: str) -> bool:
+    return value.lower() not in _NOT_NAMES
+
+
 _V = r"[^\s\"',;&<>]+"  # a value up to the usual delimiters
 _SYSTEM_USERS = frozenset({"anonymous", "system", "null", "none", "unknown", "admin", "root", "guest"})
 _PUBLIC_SHORT_HOSTS = frozenset({"localhost"})
@@ -212,6 +221,14 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(r"\b(?P<v>\d{6}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"),
         "v",
     ),
+    # Atlassian account ids of the older form: 24 lowercase hex digits (letters and digits both).
+    Detector(
+        "account-id-hex",
+        "account_id",
+        re.compile(r"\b[0-9a-f]{24}\b"),
+        0,
+        lambda v: not v.isdigit() and not v.isalpha(),
+    ),
     Detector(
         "account-id-field",
         "account_id",
@@ -228,6 +245,26 @@ DETECTORS: tuple[Detector, ...] = (
         "v",
         _not_placeholder,
     ),
+    # A person named in Jira's change history: ``assignee changed from Jane Roe to Erin Fake``.
+    Detector(
+        "person-name-change-from",
+        "person_name",
+        re.compile(r"(?i)\b(?:assignee|reporter|lead|owner)[ \t]+changed[ \t]+from[ \t]+(?P<v>" + _NAME + ")"),
+        "v",
+        _a_name,
+    ),
+    Detector(
+        "person-name-change-to",
+        "person_name",
+        re.compile(
+            r"(?i)\b(?:assignee|reporter|lead|owner)[ \t]+changed[ \t]+from[ \t]+.{1,120}?[ \t]+to[ \t]+(?P<v>"
+            + _NAME
+            + ")"
+        ),
+        "v",
+        _a_name,
+        prefilter=r"(?i)\b(?:assignee|reporter|lead|owner)[ \t]+changed[ \t]+from[ \t]+",
+    ),
     Detector(
         "username-json",
         "username",
@@ -238,15 +275,52 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "username-param",
         "username",
-        re.compile(r"(?i)\b(?:user(?:name)?|login)=(?P<v>[^\s&;,\"'()\[\]]{2,64})"),
+        re.compile(r"(?i)\b(?:user(?:_?name)?|login)=(?P<v>[^\s&;,\"'()\[\]]{2,64})"),
         "v",
         _not_placeholder,
+    ),
+    # ``userName: jdoe`` (Confluence's request context), ``userKey: JIRAUSER10100``: a user label and a colon.
+    Detector(
+        "username-label",
+        "username",
+        re.compile(r"(?i)\b(?:user_?name|user_?key)[ \t]*:[ \t]+(?P<v>[^\s&;,\"'()\[\]|]{2,64})"),
+        "v",
+        lambda v: v.lower() not in _SYSTEM_USERS and _not_placeholder(v),
+    ),
+    # The user field of an access log in Common Log Format (Tomcat, Apache, Atlassian access logs):
+    # ``host ident user [10/Oct/2026:13:55:36 +0000]``; ``-`` is no user.
+    Detector(
+        "access-log-user",
+        "username",
+        re.compile(r"(?m)^[^\s\[]+ [^\s\[]+ (?P<v>[^\s\[\]]+) \[\d{1,2}/[A-Za-z]{3}/\d{4}:"),
+        "v",
+        lambda v: v != "-" and v.lower() not in _SYSTEM_USERS,
+        prefilter=r" \[\d{1,2}/[A-Za-z]{3}/\d{4}:",
+    ),
+    # Credentials as XML elements (``dbconfig.xml``, ``server.xml``): ``<password>...</password>``.
+    Detector(
+        "xml-secret",
+        "password",
+        re.compile(
+            r"(?i)<(?P<tag>[\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*)>(?P<v>[^<\n]{1,500})</(?P=tag)>"
+        ),
+        "v",
+        _not_placeholder,
+        prefilter=r"(?i)<[\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*>",
+    ),
+    Detector(
+        "xml-user",
+        "username",
+        re.compile(r"(?i)<(?P<tag>user(?:_?name)?|login)>(?P<v>[^<\n]{1,200})</(?P=tag)>"),
+        "v",
+        _not_placeholder,
+        prefilter=r"(?i)<(?:user(?:_?name)?|login)>",
     ),
     Detector(
         "user-in-text",
         "username",
         re.compile(
-            r"(?i)(?:\b(?:for|by|of) user[ \t]+|\buser[ \t]+\()"
+            r"(?i)(?:\b(?:for|by|of) user[ \t]+['\"]?|\buser[ \t]+\()"
             r"(?P<v>[A-Za-z0-9_@-](?:[A-Za-z0-9._@-]{0,62}[A-Za-z0-9_@-])?)"
         ),
         "v",
@@ -313,13 +387,24 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "card",
         "card",
-        re.compile(r"(?<![\w-])(?:3[0-9]|4[0-9]|5[1-5]|2[2-7]|6[0-9])(?:[ -]?\d){11,17}(?![\w-])"),
+        re.compile(r"(?<![\w-])(?:3[0-9]|4[0-9]|5[0-9]|2[2-7]|6[0-9])(?:[ -]?\d){11,17}(?![\w-])"),
         0,
         _luhn,
-        prefilter=r"(?:3[0-9]|4[0-9]|5[1-5]|2[2-7]|6[0-9])(?:[ -]?\d){11}",
+        prefilter=r"(?:3[0-9]|4[0-9]|5[0-9]|2[2-7]|6[0-9])(?:[ -]?\d){11}",
     ),
     Detector(
         "phone", "phone", re.compile(r"(?<![\w+])\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,3}\b")
+    ),
+    # A national number (no ``+``) is only taken where a label says it is one: ``phone: (020) 7946 0958``.
+    Detector(
+        "phone-field",
+        "phone",
+        re.compile(
+            r"(?i)\b(?:phone|telephone|tel|mobile|cell|fax)(?:[ _-]?(?:no|number))?[\"']?[ \t]*[:=][ \t]*[\"']?"
+            r"(?P<v>\+?[\d(][\d ().-]{5,20}\d)"
+        ),
+        "v",
+        lambda v: sum(c.isdigit() for c in v) >= 7,
     ),
 )
 

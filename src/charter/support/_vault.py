@@ -27,7 +27,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from charter.audit import AuditLog
 from charter.clock import Clock
 from charter.crypto import StreamEncryptor, decrypt_stream
 from charter.policy import Charter, Duration
-from charter.redact import Redactor
+from charter.redact import Redactor, hostname_detector
 from charter.redact._formats import Report, redact_stream
 from charter.store import (
     Database,
@@ -320,8 +320,11 @@ class SupportVault:
 
     # -- intake -------------------------------------------------------------------------------------------
 
-    def attach(self, case_id: str, name: str, source: IO[bytes], *, actor: str) -> tuple[Attachment, Report]:
-        """Redact (per the charter) and store an attachment, encrypted. ``source`` is read to its end.
+    def attach(
+        self, case_id: str, name: str, source: IO[bytes], *, actor: str, hosts: Sequence[str] = ()
+    ) -> tuple[Attachment, Report]:
+        """Redact (per the charter) and store an attachment, encrypted. ``source`` is read to its end;
+        ``hosts`` are the customer's host names, redacted with their subdomains.
 
         Returns the attachment and the redaction report (counts per kind; members left out).
 
@@ -339,7 +342,10 @@ class SupportVault:
         report.files = 1
         if self.redacts_at_intake:
             cleaned = io.BytesIO()
-            if not redact_stream(name, io.BytesIO(data), cleaned, self._redactor, report):
+            redactor = self._redactor
+            if hosts:
+                redactor = Redactor([*redactor.detectors, hostname_detector(list(hosts))])
+            if not redact_stream(name, io.BytesIO(data), cleaned, redactor, report):
                 reasons = "; ".join(reason for _item, reason in report.withheld)
                 raise AttachmentRefused(f"{name} cannot be scanned ({reasons}): not stored")
             content = cleaned.getvalue()
