@@ -290,3 +290,49 @@ def test_redaction_at_intake_can_be_turned_off_only_explicitly(runtime: Any) -> 
     attachment, report = vault.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
     assert report.counts == {} and _read(vault, case_id, attachment.id)[1] == LOG
     assert _files_hold(runtime.data_dir, [b"erin.fake@example.com"]) == []  # still encrypted
+
+
+def test_after_a_restore_what_was_deleted_since_is_deleted_again(runtime: Any) -> None:
+    vault = runtime.support
+    requested = _tenant_case(vault)
+    vault.attach(requested, "a.log", io.BytesIO(LOG), actor="cli")
+    vault.add_message(requested, "customer", MESSAGE, actor="cli")
+    closed = _tenant_case(vault)
+    vault.attach(closed, "b.log", io.BytesIO(LOG), actor="cli")
+    kept = _tenant_case(vault)
+    lost, _ = vault.attach(kept, "c.log", io.BytesIO(LOG), actor="cli")
+    models = (SupportCaseRow, SupportAttachmentRow, SupportMessageRow)
+    with runtime.database.session() as session:  # the snapshot
+        snapshot = [
+            (
+                model,
+                [{c.key: getattr(r, c.key) for c in model.__table__.columns} for r in session.scalars(select(model))],
+            )
+            for model in models
+        ]
+    vault.delete(requested, actor="cli")
+    vault.close(closed, actor="cli")
+    later, _ = vault.attach(kept, "d.log", io.BytesIO(LOG), actor="cli")  # after the snapshot
+    (runtime.data_dir / "support" / kept / f"{lost.id}.blob").unlink()  # e.g. a recovery to a new machine
+    with runtime.database.session() as session:  # restore: the snapshot's rows come back
+        for model in reversed(models):
+            session.query(model).delete()
+        for model, rows in snapshot:
+            session.add_all(model(**row) for row in rows)
+            session.flush()
+
+    receipts = vault.reconcile(actor="cli")
+
+    assert sorted((r.case_id, r.what, r.rule) for r in receipts) == sorted(
+        [
+            (requested, "attachments", "re-applied after restore: deleted after the snapshot"),
+            (requested, "communications", "re-applied after restore: deleted after the snapshot"),
+            (closed, "attachments", "re-applied after restore: deleted after the snapshot"),
+            (kept, "attachments", "blob not restored (attachments are not backed up)"),
+        ]
+    )
+    assert vault.get(requested).status == "deleted" and vault.get(requested).messages == 0
+    assert vault.get(closed).attachments == [] and vault.get(kept).attachments == []
+    assert not (runtime.data_dir / "support" / kept / f"{later.id}.blob").exists()  # orphan: shredded, removed
+    assert runtime.keyring.live_versions(f"charter:support:{kept}:{later.id}") == []
+    assert vault.reconcile(actor="cli") == []  # nothing left to do

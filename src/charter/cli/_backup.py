@@ -361,5 +361,7 @@ def backup_recover(
 
 
 def _reapply_purges(rt: Runtime, tenants: list[str]) -> int:
-    """Delete again, with receipts, the rows of tenants purged after the snapshot (their keys are destroyed)."""
-    return sum(1 for tenant_id in tenants if rt.purger.reapply(tenant_id, actor="cli") is not None)
+    """Delete again, with receipts, the rows of tenants purged after the snapshot (their keys are destroyed),
+    and the support attachments and communications deleted after it."""
+    purged = sum(1 for tenant_id in tenants if rt.purger.reapply(tenant_id, actor="cli") is not None)
+    return purged + len(rt.support.reconcile(actor="cli"))

@@ -351,6 +351,15 @@ class Keyring:
                 )
             )
 
+    def destroyed(self) -> set[str]:
+        """Every owner whose DEKs were all destroyed (crypto-shredded), read from the key store."""
+        with self._db.session() as session:
+            rows = session.execute(select(DataKeyRow.tenant_id, DataKeyRow.wrapped.is_(None))).all()
+        owners: dict[str, bool] = {}
+        for owner, gone in rows:
+            owners[owner] = owners.get(owner, True) and bool(gone)
+        return {owner for owner, gone in owners.items() if gone}
+
     # -- internals ------------------------------------------------------------------------------------
 
     def _keys(self, tenant_id: str, *, create: bool, refresh: bool = False) -> _Cached:

@@ -16,6 +16,8 @@ permanently when the case closes". The vault keeps that promise with crypto-shre
   ``max_age`` after receipt even while the case is open; communications go
   ``retention.support_communications`` after close (at close when the charter sets no period). A
   customer's deletion request removes everything at once. A legal hold stops every deletion until released.
+* Attachment blobs are never in backups (they are short-lived by rule); after a restore or recovery,
+  :meth:`SupportVault.reconcile` deletes again what was deleted after the snapshot and what cannot come back.
 * Each deletion leaves a receipt in the audit log (``support.deleted``: case, tenant, what, rule, counts,
   key ids, times; never content or names). Staff reading an attachment or the communications give a reason,
   recorded (``support.access``) before anything is decrypted.
@@ -454,6 +456,9 @@ class SupportVault:
         key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
         blob = self._root / case_id / f"{attachment_id}.blob"
 
+        if not blob.exists():
+            raise CaseError(f"the content of attachment {attachment_id} is missing (restored from a backup?)")
+
         def chunks() -> Iterator[bytes]:
             with open(blob, "rb") as source:
                 yield from decrypt_stream(key, source, attachment_id.encode())
@@ -615,15 +620,22 @@ class SupportVault:
             return self._receipt(session, row, "case", rule, actor, counts, keys)
 
     def _delete_attachments(
-        self, case_id: str, *, actor: str, rule: str, due: datetime | None = None
+        self,
+        case_id: str,
+        *,
+        actor: str,
+        rule: str,
+        due: datetime | None = None,
+        only: list[str] | None = None,
     ) -> SupportReceipt:
-        """Delete the case's attachments due at ``due`` (all of them when ``None``)."""
+        """Delete the case's attachments due at ``due`` (or those in ``only``; all of them when neither)."""
         with self._db.session() as session:
             case = self._row(session, case_id)
             attachment_ids = [
                 a.id
                 for a in session.scalars(select(SupportAttachmentRow).where(SupportAttachmentRow.case_id == case_id))
-                if due is None or ((d := self._attachment_due(case, a.received_at)) is not None and d <= due)
+                if (only is None or a.id in only)
+                and (due is None or ((d := self._attachment_due(case, a.received_at)) is not None and d <= due))
             ]
         # crypto-shred first: any copy of a blob (a file-system snapshot, a stray download) stops opening
         keys = [k for a in attachment_ids for k in self._keyring.destroy(_owner(case_id, a))]
@@ -635,7 +647,7 @@ class SupportVault:
             counts = {"attachments": len(attachment_ids), "blobs": blobs}
             return self._receipt(session, row, "attachments", rule, actor, counts, keys)
 
-    def _delete_communications(self, case_id: str, *, actor: str) -> SupportReceipt:
+    def _delete_communications(self, case_id: str, *, actor: str, rule: str | None = None) -> SupportReceipt:
         with self._db.session() as session:
             left = session.scalar(
                 select(func.count()).select_from(SupportAttachmentRow).where(SupportAttachmentRow.case_id == case_id)
@@ -650,7 +662,48 @@ class SupportVault:
             row.status = "deleted"
             row.communications_deleted_at = self._clock.now()
             counts = {"messages": result.rowcount or 0}  # type: ignore[attr-defined]
-            return self._receipt(session, row, "communications", self._communications_rule(), actor, counts, keys)
+            rule = rule or self._communications_rule()
+            return self._receipt(session, row, "communications", rule, actor, counts, keys)
+
+    def reconcile(self, *, actor: str) -> list[SupportReceipt]:
+        """After a restore or a recovery from backup: delete again what was deleted after the snapshot.
+
+        An attachment whose key is destroyed, and the communications of a case whose communications key is
+        destroyed, are removed again (with receipts, rule ``re-applied after restore``); blob files that no
+        attachment row names any more (added after the snapshot) are crypto-shredded and removed.
+        """
+        destroyed = self._keyring.destroyed()
+        rule = "re-applied after restore: deleted after the snapshot"
+        receipts = []
+        with self._db.session() as session:
+            rows = session.scalars(select(SupportAttachmentRow)).all()
+            attachments = [(a.case_id, a.id) for a in rows]
+            cases = [c.id for c in session.scalars(select(SupportCaseRow).where(SupportCaseRow.status != "deleted"))]
+        by_case: dict[str, list[str]] = {}
+        lost: dict[str, list[str]] = {}
+        for case_id, attachment_id in attachments:
+            if _owner(case_id, attachment_id) in destroyed:
+                by_case.setdefault(case_id, []).append(attachment_id)
+            elif not (self._root / case_id / f"{attachment_id}.blob").exists():
+                lost.setdefault(case_id, []).append(attachment_id)
+        for case_id, attachment_ids in sorted(by_case.items()):
+            receipts.append(self._delete_attachments(case_id, actor=actor, rule=rule, only=attachment_ids))
+        for case_id, attachment_ids in sorted(lost.items()):  # blobs are never in backups: these cannot come back
+            receipts.append(
+                self._delete_attachments(
+                    case_id, actor=actor, rule="blob not restored (attachments are not backed up)", only=attachment_ids
+                )
+            )
+        for case_id in cases:
+            if _owner(case_id, "communications") in destroyed:
+                receipts.append(self._delete_communications(case_id, actor=actor, rule=rule))
+        known = {attachment_id for _case, attachment_id in attachments}
+        if self._root.exists():
+            for blob in self._root.glob("SC-*/AT-*.blob"):
+                if blob.stem not in known:
+                    self._keyring.destroy(_owner(blob.parent.name, blob.stem))
+                    blob.unlink()
+        return receipts
 
     def _remove_blobs(self, case_id: str, attachment_ids: list[str]) -> int:
         directory = self._root / case_id
