@@ -248,3 +248,31 @@ def test_the_prefilter_anchor_of_a_key_value_detector_is_its_context() -> None:
     assert by_name["email"].anchor == by_name["email"].pattern.pattern  # no value group: the whole pattern
     for detector in DETECTORS:
         assert detector.pattern.flags & re.ASCII
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_line_without_end_is_cut_where_no_value_is_split(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    parts, values = [], []
+    for _ in range(3000):
+        if rng.random() < 0.08:
+            value = f"Fake-pw-{rng.randrange(10**9)}"
+            parts.append(f"password={value} erin{rng.randrange(999)}.fake@example.com ")
+            values.append(value)
+        else:
+            parts.append("x" * rng.randrange(1, 60) + " ")
+    text = "".join(parts)  # one line of ~100,000 characters
+    chunks = [text[i : i + 777] for i in range(0, len(text), 777)]
+    streamed = "".join(Redactor().redact_stream(chunks, block=1024))  # forced cuts every ~8 Ki characters
+    assert streamed == Redactor().redact(text)[0]
+    assert values and not any(v in streamed for v in values) and "fake@example.com" not in streamed
+
+
+def test_a_value_longer_than_the_margin_is_redacted_to_its_line_end() -> None:
+    text = "token=" + "A" * 60_000 + " tail\nnext line erin.fake@example.com\n"
+    chunks = [text[i : i + 1000] for i in range(0, len(text), 1000)]
+    assert "".join(Redactor().redact_stream(chunks, block=1024)) == (
+        "token=[REDACTED:token]\nnext line [REDACTED:email]\n"
+    )

@@ -21,6 +21,7 @@ from charter.store import (
     record_statement,
     sqlite_url,
 )
+from charter.store._db import HEADS
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None:
@@ -36,10 +37,13 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
         "records",
         "audit_log",
         "purges",
+        "support_cases",
+        "support_attachments",
+        "support_messages",
     } <= tables
     assert "data_keys" not in tables  # keys live in the key store, never beside the data
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
     assert db.ping()
     db.close()
 
@@ -175,8 +179,6 @@ def test_the_pinned_heads_are_the_heads_of_the_migration_trees() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from charter.store._db import HEADS
-
     for role, location in (("data", "charter.store:migrations"), ("keys", "charter.store:key_migrations")):
         config = Config()
         config.set_main_option("script_location", location)
@@ -190,11 +192,11 @@ def test_a_database_at_its_head_is_opened_without_alembic(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'charter.db'}"
     db = Database(url)
     db.upgrade()
-    assert db.revision() == "0004"
+    assert db.revision() == HEADS["data"]
     db.close()
     code = (
         "import sys; from charter.store import Database; db = Database(sys.argv[1]); db.upgrade(); "
         "print('alembic' in sys.modules, db.revision())"
     )
     out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "0004"]
+    assert out.split() == ["False", HEADS["data"]]

@@ -35,6 +35,9 @@ __all__ = ["Finding", "Redactor"]
 
 #: Characters per block when streaming; a value longer than one line is not expected in logs.
 _BLOCK = 1 << 20
+#: Inside an over-long line: no value is longer than this (characters), and this much left context is kept.
+_MARGIN = 1 << 16
+_CONTEXT = 1 << 12
 
 
 class Finding(NamedTuple):
@@ -87,32 +90,72 @@ class Redactor:
     def redact(self, text: str) -> tuple[str, list[Finding]]:
         """``text`` with every finding replaced, and the findings (offsets in the input)."""
         findings = self.find(text)
+        return self._apply(text, findings, 0, len(text)), findings
+
+    def _apply(self, text: str, findings: list[Finding], low: int, high: int) -> str:
+        """``text[low:high]`` with the findings in it replaced (a finding reaching below ``low`` is replaced
+        from ``low``: its head was already emitted)."""
         parts: list[str] = []
-        last = 0
+        last = low
         for finding in findings:
-            parts.append(text[last : finding.start])
+            if finding.end <= low or finding.start >= high:
+                continue
+            start = max(finding.start, low)
+            parts.append(text[last:start])
             parts.append(self._replacement(finding.kind, text[finding.start : finding.end]))
             last = finding.end
             self.counts[finding.kind] = self.counts.get(finding.kind, 0) + 1
-        parts.append(text[last:])
-        return "".join(parts), findings
+        parts.append(text[last:high])
+        return "".join(parts)
 
     def redact_stream(self, chunks: Iterable[str], *, block: int = _BLOCK) -> Iterator[str]:
-        """Redact text arriving in chunks of any size with bounded memory: blocks are cut after the last line
-        end, and what follows it waits for the next chunk, so a value is never split across blocks."""
+        """Redact text arriving in chunks of any size with bounded memory (about ``9 * block`` characters).
+
+        Blocks are cut after the last line end; what follows waits for the next chunk, so no value is split
+        (no detector matches across a line end). A line longer than ``8 * block`` is cut where no finding
+        spans the cut, ``_MARGIN`` (64 Ki) characters before the end of what has arrived; the next block is
+        scanned with ``_CONTEXT`` (4 Ki) characters of what came before the cut, so a value whose context
+        (``password=``) ended just before the cut is still found. A value longer than the margin is redacted
+        to the end of its line (fail closed).
+        """
+        margin, context_size = min(_MARGIN, 4 * block), min(_CONTEXT, block)
         pending = ""
+        context = ""  # already emitted: the left context of ``pending`` inside an over-long line
+        swallowing = False  # inside a value longer than _MARGIN: redacted to the end of its line
         for chunk in chunks:
             pending += chunk
+            if swallowing:
+                end = pending.find("\n")
+                if end < 0:
+                    pending = ""
+                    continue
+                pending, swallowing = pending[end:], False
             if len(pending) < block:
                 continue
             cut = pending.rfind("\n") + 1
-            if cut == 0:
-                cut = len(pending) if len(pending) >= 8 * block else 0  # a huge line: no line end to wait for
             if cut:
-                yield self.redact(pending[:cut])[0]
-                pending = pending[cut:]
-        if pending:
-            yield self.redact(pending)[0]
+                text = context + pending[:cut]
+                yield self._apply(text, self.find(text), len(context), len(text))
+                pending, context = pending[cut:], ""
+            elif len(pending) >= 8 * block:  # a huge line: no line end to wait for
+                text = context + pending
+                findings = self.find(text)
+                point = len(text) - margin
+                for finding in findings:
+                    if finding.start < point < finding.end:
+                        if point - finding.start > margin:  # a value this long: fail closed, to the line end
+                            swallowing = True
+                        else:
+                            point = finding.start
+                yield self._apply(text, findings, len(context), point)
+                if swallowing:
+                    end = text.find("\n", point)
+                    pending, context, swallowing = ("", "", True) if end < 0 else (text[end:], "", False)
+                else:
+                    context, pending = text[max(len(context), point - context_size) : point], text[point:]
+        if pending and not swallowing:
+            text = context + pending
+            yield self._apply(text, self.find(text), len(context), len(text))
 
 
 def _merge(findings: list[Finding]) -> list[Finding]:
