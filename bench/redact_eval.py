@@ -1,9 +1,9 @@
 """Recall, precision and F2 per kind of Charter's redaction engine on the labelled corpus.
 
-Scoring as ``../shared/cases/logs/README.md`` defines it: a span is caught when all of its characters are
-replaced; a false positive is a replaced run (maximal, on one line) overlapping no span and no ambiguous item,
-attributed to the kind the engine reported; counts are summed over all files before dividing; line 1
-(provenance) is not scored.
+Each file is redacted whole, as ``charter redact`` does. Scoring as ``../shared/cases/logs/README.md``
+defines it: a span is caught when all of its characters are replaced; a false positive is a replaced run
+(maximal, on one line) overlapping no span and no ambiguous item, attributed to the kind the engine
+reported; counts are summed over all files before dividing; line 1 (provenance) is not scored.
 
     .venv/bin/python bench/redact_eval.py [--cases DIR]
 """
@@ -11,13 +11,14 @@ attributed to the kind the engine reported; counts are summed over all files bef
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import sys
 from collections import Counter
 from pathlib import Path
 
-from charter.redact import Redactor
+from charter.redact import Finding, Redactor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = Path(os.environ.get("CHARTER_SHARED_DIR", ROOT.parent / "shared")) / "cases" / "logs"
@@ -26,7 +27,17 @@ DEFAULT = Path(os.environ.get("CHARTER_SHARED_DIR", ROOT.parent / "shared")) / "
 def score_file(log: Path, redactor: Redactor) -> tuple[Counter[str], Counter[str], Counter[str], list[str]]:
     """``(TP, FN, FP)`` per kind for one file, and a description of each miss and false positive."""
     expected = json.loads(log.with_suffix(".expected.json").read_text("utf-8"))
-    lines = log.read_text("utf-8").split("\n")
+    text = log.read_text("utf-8")
+    lines = text.split("\n")
+    # The whole file at once, as `charter redact` sees it (not line by line): the findings of each line.
+    by_line: dict[int, list[Finding]] = {}
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    for f in redactor.find(text):
+        number = bisect.bisect_right(starts, f.start)
+        offset = starts[number - 1]
+        by_line.setdefault(number, []).append(f._replace(start=f.start - offset, end=f.end - offset))
     tp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     fp: Counter[str] = Counter()
@@ -34,7 +45,7 @@ def score_file(log: Path, redactor: Redactor) -> tuple[Counter[str], Counter[str
     for number, line in enumerate(lines, 1):
         if number == 1:
             continue
-        findings = redactor.find(line)
+        findings = by_line.get(number, [])
         replaced = set()
         for f in findings:
             replaced.update(range(f.start, f.end))

@@ -17,7 +17,7 @@ def test_redact_writes_copies_and_a_report_and_exits_1_when_something_was_withhe
     out, report = tmp_path / "out", tmp_path / "report.json"
     code, stdout, stderr = run("redact", str(log), str(blob), "--out", str(out), "--report", str(report))
     assert code == 1
-    assert stdout == f"redacted 2 file(s) into {out}: ip 1, username 1\n"
+    assert stdout == f"1 of 2 file(s) redacted into {out}, 1 withheld: ip 1, username 1\n"
     assert stderr == "withheld blob.bin: binary content: not scanned, withheld\n"
     assert (out / "app.log").read_text() == "login for user [REDACTED:username] from [REDACTED:ip]\n"
     assert not (out / "blob.bin").exists()
@@ -67,3 +67,35 @@ def test_customer_host_names_from_the_command_line(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "app.log").read_text() == "proxy to [REDACTED:hostname] failed; example.org fine\n"
     code, _, err = run("redact", str(log), "--out", str(tmp_path / "p"), "--host", "bad host/")
     assert code == 2 and "--host 'bad host/'" in err
+
+
+def test_the_report_never_overwrites_an_input_or_an_output_and_its_directory_must_exist(tmp_path: Path) -> None:
+    log = tmp_path / "victim.log"
+    log.write_text("for user jdoe01\n")
+    out = tmp_path / "o"
+    for report in (log, out / "victim.log", tmp_path / "missing" / "r.json"):
+        code, _, err = run("redact", str(log), "--out", str(out), "--report", str(report))
+        assert code == 2 and "--report" in err
+    assert log.read_text() == "for user jdoe01\n" and not (out / "victim.log").exists()
+
+
+def test_names_of_members_and_files_are_redacted_in_the_output_and_the_report(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("users/alice.fake@example.com/export.log", "ok\n")
+        archive.writestr("dump of 203.0.113.5/heap.bin", b"\x00\x01")
+    bundle = tmp_path / "in" / "support-erin.fake@example.com.zip"
+    bundle.parent.mkdir()
+    bundle.write_bytes(buffer.getvalue())
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    code, stdout, _ = run("redact", str(bundle), "--out", str(out), "--report", str(report))
+    assert code == 1
+    assert "erin.fake" not in stdout and "203.0.113.5" not in report.read_text()
+    assert "dump of [REDACTED:ip]/heap.bin" in report.read_text()
+    [written] = list(out.iterdir())
+    assert "erin.fake" not in written.name
+    with zipfile.ZipFile(written) as result:
+        assert result.namelist() == ["users/[REDACTED:email]/export.log"]

@@ -12,15 +12,15 @@ from charter.clock import FrozenClock
 from charter.policy import load_charter
 from charter.runtime import open_runtime
 from tests.cli.test_cli import EXAMPLE, run
-from tests.conftest import NOW
+from tests.conftest import NOW, connect_install
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     charter = load_charter(Path(EXAMPLE), clock=FrozenClock(NOW))
-    with open_runtime(charter, data_dir=data, clock=FrozenClock(datetime.now(UTC)), environ={}):
-        pass
+    with open_runtime(charter, data_dir=data, clock=FrozenClock(datetime.now(UTC)), environ={}) as rt:
+        (tmp_path / "tenant").write_text(connect_install(rt.registry, "fake-client-key-0001", datetime.now(UTC)))
     return data
 
 
@@ -37,7 +37,8 @@ def test_a_case_from_intake_to_deletion(data_dir: Path, tmp_path: Path) -> None:
     blob = tmp_path / "core.dump"
     blob.write_bytes(b"\x00\x01binary")
 
-    code, out, err = cli(data_dir, "support", "open", "--tenant", "tenant-fake-01", "--subject", "Error 500")
+    tenant = (tmp_path / "tenant").read_text()
+    code, out, err = cli(data_dir, "support", "open", "--tenant", tenant, "--subject", "Error 500")
     assert code == 0, err
     case_id = out.strip()
     assert case_id.startswith("SC-")

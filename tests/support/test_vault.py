@@ -16,6 +16,7 @@ from charter.access import AccessDeniedError
 from charter.policy import Duration
 from charter.store import KeyDestroyedError, SupportAttachmentRow, SupportCaseRow, SupportMessageRow
 from charter.support import AttachmentRefused, CaseError, LegalHoldError, SupportVault
+from tests.conftest import connect_install
 
 SECRETS = [
     "erin.fake@example.com",
@@ -76,13 +77,14 @@ def _read(vault: SupportVault, case_id: str, attachment_id: str) -> tuple[str, b
     return name, b"".join(chunks)
 
 
-def _tenant_case(vault: SupportVault) -> str:
-    return vault.open_case(subject="Error 500 for erin.fake@example.com", tenant_id="tenant-fake-01", actor="cli").id
+def _tenant_case(vault: SupportVault, rt: Any) -> str:
+    tenant_id = connect_install(rt.registry, f"fake-client-key-{len(vault.cases()):04d}", rt.clock.now())
+    return vault.open_case(subject="Error 500 for erin.fake@example.com", tenant_id=tenant_id, actor="cli").id
 
 
 def test_attachments_are_redacted_at_intake_and_nothing_readable_is_at_rest(runtime: Any) -> None:
     vault = runtime.support
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     attachment, report = vault.attach(case_id, "atlassian-jira.log", io.BytesIO(LOG), actor="cli")
     archive = _zip({"logs/app.log": LOG, "screenshot.png": b"\x89PNG\r\n\x1a\n\x00\x00binary"})
     in_zip, zip_report = vault.attach(case_id, "support.zip", io.BytesIO(archive), actor="cli")
@@ -111,7 +113,7 @@ def test_attachments_are_redacted_at_intake_and_nothing_readable_is_at_rest(runt
 
 def test_staff_read_needs_a_reason_recorded_before_decryption(runtime: Any) -> None:
     vault = runtime.support
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     attachment, _ = vault.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
     for staff, reason in [("staff-07", ""), ("staff-07", "because"), ("erin.fake@example.com", "long enough reason")]:
         with pytest.raises(AccessDeniedError):
@@ -134,7 +136,7 @@ def test_staff_read_needs_a_reason_recorded_before_decryption(runtime: Any) -> N
 
 def test_close_deletes_attachments_at_once_and_communications_after_their_period(runtime: Any) -> None:
     vault = runtime.support  # the example: after_close = "0s", support_communications = "365d"
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     attachment, _ = vault.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
     vault.add_message(case_id, "customer", MESSAGE, actor="cli")
     blob = runtime.data_dir / "support" / case_id / f"{attachment.id}.blob"
@@ -181,7 +183,7 @@ def test_attachments_kept_n_days_after_close_and_at_most_max_age_while_open(runt
             update={"after_close": Duration.of(days=7), "max_age": Duration.of(days=90)}
         ),
     )
-    closed = _tenant_case(vault)
+    closed = _tenant_case(vault, runtime)
     vault.attach(closed, "a.log", io.BytesIO(LOG), actor="cli")
     assert vault.close(closed, actor="cli") == []
     assert vault.get(closed).attachments_due_at == vault.get(closed).closed_at + timedelta(days=7)
@@ -190,7 +192,7 @@ def test_attachments_kept_n_days_after_close_and_at_most_max_age_while_open(runt
     runtime.clock.advance(timedelta(seconds=1))
     assert [(r.case_id, r.what) for r in vault.expire()] == [(closed, "attachments")]
 
-    still_open = _tenant_case(vault)
+    still_open = _tenant_case(vault, runtime)
     vault.attach(still_open, "a.log", io.BytesIO(LOG), actor="cli")
     runtime.clock.advance(timedelta(days=90))
     assert [(r.case_id, r.what) for r in vault.expire()] == [(still_open, "attachments")]
@@ -216,7 +218,9 @@ def test_a_deletion_request_removes_everything_at_once_unless_under_legal_hold(r
     assert len(case.attachments) == 1 and case.messages == 1 and case.legal_hold
 
     vault.hold(case_id, reason="placeholder, released below", actor="legal-01")
-    assert vault.release(case_id, actor="legal-01") != []  # what came due meanwhile goes now
+    assert (
+        vault.release(case_id, reason="hold LH-0001 lifted by counsel", actor="legal-01") != []
+    )  # what came due meanwhile goes now
     case = vault.get(case_id)
     assert case.status == "deleted" and case.attachments == [] and case.messages == 0
 
@@ -239,7 +243,7 @@ def test_a_deletion_request_removes_everything_at_once_unless_under_legal_hold(r
 
 def test_what_cannot_be_scanned_is_refused_and_nothing_is_stored(runtime: Any) -> None:
     vault = runtime.support
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     with pytest.raises(AttachmentRefused, match="cannot be scanned"):
         vault.attach(case_id, "dump.bin", io.BytesIO(b"\x00\x01\x02binary"), actor="cli")
     assert vault.get(case_id).attachments == []
@@ -255,9 +259,11 @@ def test_bad_requests_are_refused_with_what_is_wrong(runtime: Any) -> None:
         vault.open_case(subject="x", tenant_id="t", customer="c", actor="cli")
     with pytest.raises(CaseError, match="subject"):
         vault.open_case(subject=" ", tenant_id="t", actor="cli")
+    with pytest.raises(CaseError, match="no tenant 'tenant-nope' is registered"):
+        vault.open_case(subject="x", tenant_id="tenant-nope", actor="cli")
     with pytest.raises(CaseError, match="no support case"):
         vault.get("SC-NOPE")
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     vault.close(case_id, actor="cli")
     with pytest.raises(CaseError, match="closed"):
         vault.attach(case_id, "a.log", io.BytesIO(b"x"), actor="cli")
@@ -268,7 +274,7 @@ def test_bad_requests_are_refused_with_what_is_wrong(runtime: Any) -> None:
 def test_case_keys_are_left_out_of_data_key_rotation(runtime: Any) -> None:
     from charter.rotation import _tenants
 
-    case_id = _tenant_case(runtime.support)
+    case_id = _tenant_case(runtime.support, runtime)
     attachment, _ = runtime.support.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
     assert f"charter:support:{case_id}:{attachment.id}" in runtime.keyring.tenants()
     assert not any(t.startswith("charter:") for t in _tenants(runtime))
@@ -286,7 +292,7 @@ def test_redaction_at_intake_can_be_turned_off_only_explicitly(runtime: Any) -> 
         clock=runtime.clock,
         root=runtime.data_dir / "support",
     )
-    case_id = _tenant_case(vault)
+    case_id = _tenant_case(vault, runtime)
     attachment, report = vault.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
     assert report.counts == {} and _read(vault, case_id, attachment.id)[1] == LOG
     assert _files_hold(runtime.data_dir, [b"erin.fake@example.com"]) == []  # still encrypted
@@ -294,12 +300,12 @@ def test_redaction_at_intake_can_be_turned_off_only_explicitly(runtime: Any) -> 
 
 def test_after_a_restore_what_was_deleted_since_is_deleted_again(runtime: Any) -> None:
     vault = runtime.support
-    requested = _tenant_case(vault)
+    requested = _tenant_case(vault, runtime)
     vault.attach(requested, "a.log", io.BytesIO(LOG), actor="cli")
     vault.add_message(requested, "customer", MESSAGE, actor="cli")
-    closed = _tenant_case(vault)
+    closed = _tenant_case(vault, runtime)
     vault.attach(closed, "b.log", io.BytesIO(LOG), actor="cli")
-    kept = _tenant_case(vault)
+    kept = _tenant_case(vault, runtime)
     lost, _ = vault.attach(kept, "c.log", io.BytesIO(LOG), actor="cli")
     models = (SupportCaseRow, SupportAttachmentRow, SupportMessageRow)
     with runtime.database.session() as session:  # the snapshot
@@ -336,3 +342,26 @@ def test_after_a_restore_what_was_deleted_since_is_deleted_again(runtime: Any) -
     assert not (runtime.data_dir / "support" / kept / f"{later.id}.blob").exists()  # orphan: shredded, removed
     assert runtime.keyring.live_versions(f"charter:support:{kept}:{later.id}") == []
     assert vault.reconcile(actor="cli") == []  # nothing left to do
+
+
+@pytest.mark.parametrize("ending", ["close", "delete"])
+def test_an_interrupted_intake_leaves_no_key_or_file_behind_the_case(runtime: Any, ending: str) -> None:
+    vault = runtime.support
+    case_id = _tenant_case(vault, runtime)
+    kept, _ = vault.attach(case_id, "a.log", io.BytesIO(LOG), actor="cli")
+    # what a process killed in the middle of `attach` leaves: a live key and a partial (or unrecorded) file
+    for stray, file_name in [("AT-KILLEDPART", ".AT-KILLEDPART.part"), ("AT-KILLEDBLOB", "AT-KILLEDBLOB.blob")]:
+        runtime.keyring.derive(f"charter:support:{case_id}:{stray}", b"support.attachment:" + stray.encode())
+        (runtime.data_dir / "support" / case_id / file_name).write_bytes(b"encrypted part")
+    assert vault.expire() == []  # fresh: an intake may still be running in another process
+    assert (runtime.data_dir / "support" / case_id / ".AT-KILLEDPART.part").exists()
+
+    if ending == "close":
+        vault.close(case_id, actor="cli")
+    else:
+        vault.delete(case_id, actor="cli")
+
+    for stray in ("AT-KILLEDPART", "AT-KILLEDBLOB", kept.id):
+        assert runtime.keyring.live_versions(f"charter:support:{case_id}:{stray}") == []
+    assert not (runtime.data_dir / "support" / case_id).exists()
+    assert oct((runtime.data_dir / "support").stat().st_mode & 0o777) == "0o700"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ import typer
 
 from charter.cli._common import die, write_atomically
 from charter.redact import DETECTORS, Redactor, hostname_detector
-from charter.redact._formats import DEFAULT_BUDGET, Report, redact_file
+from charter.redact._formats import DEFAULT_BUDGET, Report, clean_name, redact_file
 
 __all__ = ["redact"]
 
@@ -52,6 +53,12 @@ def redact(
     out_dir = out.expanduser().resolve()
     if any(p.expanduser().resolve().parent == out_dir for p in paths):
         die(f"--out {out} holds an input file: choose another directory, so no original is overwritten")
+    if report is not None:
+        target = report.expanduser().resolve()
+        if target.parent == out_dir or any(target == p.expanduser().resolve() for p in paths):
+            die(f"--report {report} is an input or inside --out: choose another file")
+        if not target.parent.is_dir():
+            die(f"--report {report}: the directory {target.parent} does not exist")
     try:
         out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -69,21 +76,37 @@ def redact(
         if path.name in names:
             die(f"two inputs are named {path.name}: their redacted copies would overwrite each other")
         names.add(path.name)
-    for path in paths:
-        _redact_into(path, out_dir / path.name, redactor, result)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # a stopped run removes its partial copies too
+    try:
+        written = sum(_redact_into(path, out_dir / clean_name(redactor, path.name), redactor, result) for path in paths)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(result.counts.items())) or "nothing found"
-    typer.echo(f"redacted {result.files} file(s) into {out}: {summary}")
+    left_out = len(paths) - written
+    typer.echo(
+        f"{written} of {len(paths)} file(s) redacted into {out}"
+        + (f", {left_out} withheld" if left_out else "")
+        + f": {summary}"
+    )
     if report is not None:
-        write_atomically(report, (json.dumps(result.as_dict(), indent=2) + "\n").encode())
+        try:
+            write_atomically(report, (json.dumps(result.as_dict(), indent=2) + "\n").encode())
+        except OSError as exc:
+            die(f"cannot write --report {report}: {exc.strerror}")
     if result.withheld:
         for item, reason in result.withheld:
             typer.echo(f"withheld {item}: {reason}", err=True)
         raise typer.Exit(1)
 
 
-def _redact_into(path: Path, target: Path, redactor: Redactor, report: Report) -> None:
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _redact_into(path: Path, target: Path, redactor: Redactor, report: Report) -> bool:
     """Stream the redacted copy into a private temporary file beside ``target``; rename it into place only
-    when the whole file was redacted, so a withheld or interrupted file leaves nothing behind."""
+    when the whole file was redacted, so a withheld or interrupted file leaves nothing behind. Returns
+    whether the copy was written."""
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as sink:
@@ -92,7 +115,8 @@ def _redact_into(path: Path, target: Path, redactor: Redactor, report: Report) -
             os.fsync(sink.fileno())
         if done:
             os.replace(temporary, target)
-            return
+            return True
+        return False
     except OSError as exc:
         die(f"cannot redact {path}: {exc.strerror}")
     finally:

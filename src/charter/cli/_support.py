@@ -250,6 +250,9 @@ def close(
         receipts = rt.support.close(case_id, actor="cli")
         _report_deletions(rt, receipts)
         case = rt.support.get(case_id)
+    if case.legal_hold:
+        typer.echo(f"closed {case_id}; under legal hold: nothing of it is deleted until the hold is released")
+        return
     typer.echo(
         f"closed {case_id}; attachments due {_when(case.attachments_due_at)}, "
         f"communications due {_when(case.communications_due_at)}"
@@ -284,7 +287,7 @@ def hold(
     """Put a case under legal hold (nothing of it is deleted), or --release it (due deletions happen then)."""
     with _vault(config, data_dir, database_url, keys_database_url) as rt:
         if release:
-            _report_deletions(rt, rt.support.release(case_id, actor=staff))
+            _report_deletions(rt, rt.support.release(case_id, reason=reason, actor=staff))
             typer.echo(f"released the legal hold on {case_id}")
         else:
             rt.support.hold(case_id, reason=reason, actor=staff)

@@ -83,14 +83,21 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_EXACT = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
+_NETMASK_OCTETS = frozenset({"0", "128", "192", "224", "240", "248", "252", "254", "255"})
+
+
 def _ipv4(value: str) -> bool:
-    """What ``ipaddress.IPv4Address`` accepts in dotted-decimal (no leading zeros), at a fraction of its cost."""
-    return _IPV4_EXACT.fullmatch(value) is not None
+    """What ``ipaddress.IPv4Address`` accepts in dotted-decimal (no leading zeros), at a fraction of its cost;
+    netmasks (``255.255.255.0``) are not addresses of anyone."""
+    if _IPV4_EXACT.fullmatch(value) is None:
+        return False
+    octets = value.split(".")
+    return not (octets[0] == "255" and all(o in _NETMASK_OCTETS for o in octets))
 
 
 def _ipv6(value: str) -> bool:
     # ``::`` alone is C++ scope or an empty value, not an address (times never reach here: see ``_IPV6``).
-    if value.strip(":") == "":
+    if value.strip(":") == "" or not any(c.isdigit() for c in value):  # ``dead::beef``: a word, not an address
         return False
     try:
         ipaddress.IPv6Address(value)
@@ -113,12 +120,27 @@ def _luhn(value: str) -> bool:
     return total % 10 == 0
 
 
-_PLACEHOLDER = re.compile(r"^(?:\*+|x{3,}|X{3,}|<[^>]*>|\$\{[^}]*\}|%s|null|none|redacted|\[redacted\]|\.\.\.)$", re.I)
+_PLACEHOLDER = re.compile(
+    r"^(?:\*+|x{3,}|X{3,}|<[^>]*>|\$\{[^}]*\}|%s|null|none|redacted|\[redacted\]|\.\.\.|yes|no|true|false)$", re.I
+)
 
 
 def _not_placeholder(value: str) -> bool:
     """A value already masked (``****``, ``<hidden>``, ``${PASSWORD}``) is not a secret."""
-    return not _PLACEHOLDER.match(value.strip("'\""))
+    return not _PLACEHOLDER.match(value.strip("'\"()"))
+
+
+def _token_like(value: str) -> bool:
+    """A value under a ``token``/``secret`` label that looks generated: a digit, mixed case, or 16+
+    characters (``X-Atlassian-Token: no-check`` is a flag, not a token)."""
+    if not _not_placeholder(value):
+        return False
+    return any(c.isdigit() for c in value) or (value.lower() != value and value.upper() != value) or len(value) >= 16
+
+
+_PLACEHOLDER_HOST = re.compile(
+    r"(?i)^(?:my|your|some|sample|example|placeholder|test)[\w-]*$|(?:dns|host|hostname|server)$"
+)
 
 
 #: An IPv6 candidate has "::" or at least six colons (``10:15:32`` never qualifies); ``ipaddress`` decides.
@@ -143,15 +165,26 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "email",
         "email",
-        re.compile(r"(?<![\w.+:/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        re.compile(
+            r"(?:(?<=mailto:)|(?<![\w.+:-])(?<!//))[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
+        ),
+    ),
+    # Percent-encoded in URLs and query strings (``?user=jane.roe%40example.com``).
+    Detector(
+        "email-url-encoded",
+        "email",
+        re.compile(r"(?<![\w.+-])[A-Za-z0-9._+-]+%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        prefilter=r"%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2}",
     ),
     Detector(
         "url-credentials",
         "url_credentials",
-        re.compile(r"://(?P<v>[^:/\s@\"']+:[^@/\s\"']+)@"),
+        re.compile(r"://(?P<v>[^:/\s@\"']*:[^@/\s\"']+)@"),
         "v",
         lambda v: _not_placeholder(v.split(":", 1)[1]),
     ),
+    # The user of URL userinfo without a password: ``https://jdoe@jira.example.com/``.
+    Detector("url-user", "username", re.compile(r"://(?P<v>[^:/\s@\"'<>]+)@[\w.-]"), "v", _not_placeholder),
     Detector(
         "jdbc-credentials",
         "jdbc_credentials",
@@ -188,6 +221,25 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("slack-token", "token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
     Detector("webhook-url-token", "token", re.compile(r"/hooks/(?P<v>[A-Za-z0-9]{16,})\b"), "v"),
     Detector(
+        "slack-webhook",
+        "token",
+        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<v>[A-Za-z0-9/_-]{16,})"),
+        "v",
+    ),
+    Detector("github-fine-grained-token", "token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}")),
+    Detector("gitlab-token", "token", re.compile(r"\bgl(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,}")),
+    Detector("stripe-key", "token", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    Detector(
+        "private-key-line",
+        "token",
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<v>[A-Za-z0-9+/=\\ ]+?)"
+            r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+        ),
+        "v",
+        prefilter=r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+    ),
+    Detector(
         "cookie-session",
         "cookie",
         re.compile(
@@ -203,15 +255,34 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             r"(?i)\b[\w.-]*(?:token|secret|api[_-]?key|access[_-]?key|client[_-]?secret|[._]key)[\"']?"
             r"[ \t]*[:=][ \t]*[\"']?"
-            r"(?P<v>[A-Za-z0-9._~+/=-]{8,})"
+            r"(?P<v>[A-Za-z0-9._~+/=|%-]{8,})"
         ),
         "v",
-        _not_placeholder,
+        _token_like,
     ),
     Detector(
         "password-assignment",
         "password",
         re.compile(r"(?i)\b[\w.-]*(?:password|passwd|pwd|passphrase)[\"']?[ \t]*[:=][ \t]*[\"']?(?P<v>" + _V + ")"),
+        "v",
+        _not_placeholder,
+    ),
+    # ``smtp.pass=``, ``db_pass:``: ``pass`` as a whole key or after ``.``/``_`` (not ``bypass``, ``compass``).
+    Detector(
+        "pass-assignment",
+        "password",
+        re.compile(r"(?i)(?:\b|(?<=[._]))pass[\"']?[ \t]*[:=][ \t]*[\"']?(?P<v>" + _V + ")"),
+        "v",
+        _not_placeholder,
+    ),
+    # ``<property name="password" value="..."/>``, ``<input name="atl_token" value="...">``.
+    Detector(
+        "xml-name-value-secret",
+        "password",
+        re.compile(
+            r"(?i)\bname=[\"'][\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*[\"'][ \t]+value=[\"']"
+            r"(?P<v>[^\"'\n]{1,500})"
+        ),
         "v",
         _not_placeholder,
     ),
@@ -275,7 +346,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "username-param",
         "username",
-        re.compile(r"(?i)\b(?:user(?:_?name)?|login)=(?P<v>[^\s&;,\"'()\[\]]{2,64})"),
+        re.compile(r"(?i)(?:\b|(?<=_))(?:user(?:_?name)?|login)=(?P<v>[^\s&;,\"'()\[\]]{2,64})"),
         "v",
         _not_placeholder,
     ),
@@ -326,6 +397,33 @@ DETECTORS: tuple[Detector, ...] = (
         "v",
         lambda v: v.lower() not in _SYSTEM_USERS,
     ),
+    # The user column of an atlassian-jira.log line: ``WARN jdoe 600x123x1 1ab2c3 203.0.113.5 /path``
+    # (level, user name, request id ``<minute>x<count>x<n>``).
+    Detector(
+        "jira-log-user-column",
+        "username",
+        re.compile(r"\b(?:TRACE|DEBUG|INFO|WARN|ERROR|FATAL)[ \t]+(?P<v>[^\s\[\]]+)[ \t]+\d+x\d+x\d+\b"),
+        "v",
+        lambda v: v != "-" and v.lower() not in _SYSTEM_USERS,
+        prefilter=r"[ \t]+\d+x\d+x\d+\b",
+    ),
+    # Bitbucket's access log: ``ip | protocol | request id | user | 2026-11-30 10:15:30,123 | ...``.
+    Detector(
+        "bitbucket-access-user",
+        "username",
+        re.compile(r"\| (?P<v>[^\s|]+) \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \|"),
+        "v",
+        lambda v: v != "-" and v.lower() not in _SYSTEM_USERS,
+        prefilter=r" \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \|",
+    ),
+    # The person of an LDAP distinguished name: ``CN=Jane Roe,OU=Staff,DC=example,DC=com``.
+    Detector(
+        "ldap-dn-name",
+        "person_name",
+        re.compile(r"(?i)\b(?:CN|UID)=(?P<v>[^,+=\n\"]{1,100}?)(?=,(?:[ \t]*)(?:OU|DC|O|CN)=)"),
+        "v",
+        _not_placeholder,
+    ),
     # The user of an atlassian-jira.log line (``url: /path; user: name``), Jira's request context format.
     Detector(
         "jira-log-user",
@@ -353,9 +451,9 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "short-host-in-url",
         "hostname",
-        re.compile(r"://(?:[^@/\s]+@)?(?P<v>[A-Za-z][\w-]*)(?=[:/'\"\s])"),
+        re.compile(r"://(?:[^@/\s]+@)?(?P<v>[A-Za-z][\w-]*)(?=[:/'\"\s]|$)"),
         "v",
-        lambda v: v.lower() not in _PUBLIC_SHORT_HOSTS,
+        lambda v: v.lower() not in _PUBLIC_SHORT_HOSTS and not _PLACEHOLDER_HOST.search(v),
     ),
     Detector(
         "host-list",
@@ -377,10 +475,25 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "ipv4",
         "ip",
-        re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w.]|\.\d)"),
+        re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\w|-[A-Za-z])"),
         0,
         _ipv4,
         prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d",
+    ),
+    # An address inside a host name: ``ip-203-0-113-45.ec2.internal``, ``45.113.0.203.in-addr.arpa``.
+    Detector(
+        "ipv4-in-hostname",
+        "ip",
+        re.compile(r"(?i)\bip-(?P<v>\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3})\b"),
+        "v",
+        lambda v: _ipv4(v.replace("-", ".")),
+    ),
+    Detector(
+        "ipv4-reverse-dns",
+        "ip",
+        re.compile(r"(?i)\b(?P<v>\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\.in-addr\.arpa\b"),
+        "v",
+        _ipv4,
     ),
     Detector("ipv6", "ip", _IPV6, 0, _ipv6),
     # Brand prefixes (ISO/IEC 7812 IINs of the card schemes) keep 13-digit epoch milliseconds out.
@@ -410,8 +523,15 @@ DETECTORS: tuple[Detector, ...] = (
 
 
 def hostname_detector(hosts: list[str]) -> Detector:
-    """A detector for the customer host names a charter lists (exact names and their subdomains)."""
+    """A detector for the customer host names a charter lists: exact names and their subdomains; a name of
+    one label (``jira``) only standing alone, not inside a dotted name (``com.atlassian.jira.Foo``)."""
     names = sorted({h.lower().strip(".") for h in hosts if h.strip(".")}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n) for n in names) or r"(?!)"
-    pattern = re.compile(rf"(?i)(?<![\w.-])(?:[\w-]+\.)*(?:{alternatives})(?![\w-])")
+    dotted = "|".join(re.escape(n) for n in names if "." in n)
+    single = "|".join(re.escape(n) for n in names if "." not in n)
+    branches = []
+    if dotted:
+        branches.append(rf"(?<![\w.-])(?:[\w-]+\.)*(?:{dotted})(?![\w-])")
+    if single:
+        branches.append(rf"(?<![\w.-])(?:{single})(?![\w-]|\.\w)")
+    pattern = re.compile("(?i)" + ("|".join(branches) or r"(?!)"))
     return Detector("customer-host", "hostname", pattern)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ _BLOCK = 1 << 20
 #: Inside an over-long line: no value is longer than this (characters), and this much left context is kept.
 _MARGIN = 1 << 16
 _CONTEXT = 1 << 12
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<v>[A-Za-z0-9+/=:,\s\\-]{1,16384}?)"
+    r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+    re.ASCII,
+)
 
 
 class Finding(NamedTuple):
@@ -74,11 +80,14 @@ class Redactor:
         if prefilter is None:
             for detector in detectors:
                 _collect(detector, text, 0, len(text), raw)
-            return _merge(raw)
-        for index, ranges in sorted(prefilter.candidates(text).items()):
-            detector = detectors[index]
-            for start, end in ranges:
-                _collect(detector, text, start, end, raw)
+        else:
+            for index, ranges in sorted(prefilter.candidates(text).items()):
+                detector = detectors[index]
+                for start, end in ranges:
+                    _collect(detector, text, start, end, raw)
+        if "PRIVATE KEY-----" in text:  # the one value that spans lines: a PEM private key's body
+            for match in _PEM_BLOCK.finditer(text):
+                raw.append(Finding(match.start("v"), match.end("v"), "token", "private-key-block"))
         return _merge(raw)
 
     def _replacement(self, kind: str, value: str) -> str:
@@ -132,7 +141,7 @@ class Redactor:
                 pending, swallowing = pending[end:], False
             if len(pending) < block:
                 continue
-            cut = pending.rfind("\n") + 1
+            cut = _pem_safe(pending, pending.rfind("\n") + 1)
             if cut:
                 text = context + pending[:cut]
                 yield self._apply(text, self.find(text), len(context), len(text))
@@ -171,6 +180,15 @@ def _merge(findings: list[Finding]) -> list[Finding]:
         else:
             merged.append(finding)
     return merged
+
+
+def _pem_safe(text: str, cut: int) -> int:
+    """``cut``, moved back to the start of a PEM private key that begins before it and ends after it (a key
+    is redacted whole, so its lines must stay in one block); 0 when that would be the block's start."""
+    begin = text.rfind("-----BEGIN ", 0, cut)
+    if begin < 0 or "PRIVATE KEY-----" not in text[begin : begin + 80] or "-----END " in text[begin:cut]:
+        return cut
+    return text.rfind("\n", 0, begin) + 1
 
 
 def _collect(detector: Detector, text: str, start: int, end: int, out: list[Finding]) -> None:

@@ -52,17 +52,26 @@ class BudgetExceeded(Exception):
 
 _SENSITIVE_KEY = re.compile(
     r"(?i)^(?:.*(?:password|passwd|secret|token|api[_-]?key|session|credential)s?.*|authorization|"
-    r"proxy-authorization|cookie|set-cookie|jwt|x-forge-oauth-.*|x-atlassian-token|sid|private[_-]?key)$"
+    r"proxy-authorization|cookie|set-cookie|jwt|x-forge-oauth-.*|sid|private[_-]?key|pass|pwd|auth|basic|"
+    r"(?:.*[_.-])?pass)$"
 )
 _KEY_KINDS = (
     (re.compile(r"(?i)cookie|session|sid"), "cookie"),
-    (re.compile(r"(?i)password|passwd"), "password"),
+    (re.compile(r"(?i)password|passwd|pass$|pwd"), "password"),
 )
 _NAME_KEY = re.compile(r"(?i)^(?:displayName|display_name|author|reporter|assignee|fullName|full_name|name_of_user)$")
-_USER_KEY = re.compile(r"(?i)^(?:user|username|user_name|login|userKey|emailAddress|email)$")
+_USER_KEY = re.compile(
+    r"(?i)^(?:user|username|user_name|login|userKey|emailAddress|email|os_username|x-a?username|x-auserid)$"
+)
+#: An object describing a person (Jira's user JSON): its ``name`` and ``key`` are user names too.
+_PERSON_KEYS = frozenset({"displayName", "emailAddress", "accountId", "avatarUrls"})
+#: A change-history item on these fields names people in ``fromString``/``toString`` (and ids in from/to).
+_PEOPLE_FIELDS = frozenset({"assignee", "reporter", "creator", "lead", "owner"})
 #: A cookie value that looks like a session or token (long, random-looking) is redacted whatever its name.
 _TOKEN_LIKE = re.compile(r"^[A-Za-z0-9%._~+/=:-]{16,}$")
-_NOT_SECRET_KEY = re.compile(r"(?i)^(?:token_type|expires_in|.*_expires.*|.*session_?count.*)$")
+_NOT_SECRET_KEY = re.compile(
+    r"(?i)^(?:token_type|expires_in|.*_expires.*|.*session_?count.*|x-atlassian-token|.*passed.*|.*bypass.*)$"
+)
 
 
 @dataclass
@@ -72,6 +81,8 @@ class Report:
     Args:
         budget: seconds each item (a file, a zip member) may take before it is withheld.
         clock: a monotonic clock in seconds (injected by tests).
+        spool: bytes of a redacted zip member held in memory before it spills to an unnamed temporary file;
+            0 keeps it in memory whatever its size (the support vault: nothing unencrypted on disk).
     """
 
     counts: dict[str, int] = field(default_factory=dict)
@@ -80,9 +91,15 @@ class Report:
     budget: float = DEFAULT_BUDGET
     clock: Callable[[], float] = time.monotonic
     _deadline: float | None = None
+    clean: Callable[[str], str] | None = None
+    spool: int = _SPOOL
 
     def add(self, kind: str, n: int = 1) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + n
+
+    def withhold(self, item: str, reason: str) -> None:
+        """Record an item left out; its name is redacted too (a member may be ``users/jane@example.com/x``)."""
+        self.withheld.append((self.clean(item) if self.clean is not None else item, reason))
 
     def start_item(self) -> None:
         self._deadline = self.clock() + self.budget
@@ -120,8 +137,25 @@ def _text(redactor: Redactor, value: str, report: Report) -> str:
     return out
 
 
+def _secret_key(key: str | None) -> bool:
+    return key is not None and _SENSITIVE_KEY.match(key) is not None and not _NOT_SECRET_KEY.match(key)
+
+
+def _replace_all(value: Any, kind: str, redactor: Redactor, report: Report) -> Any:
+    """Every scalar in ``value`` replaced (numbers and booleans under a secret key too), structure kept."""
+    if isinstance(value, dict):
+        return {k: _replace_all(v, kind, redactor, report) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_all(v, kind, redactor, report) for v in value]
+    if value is None or value == "":
+        return value
+    return _marker(redactor, kind, str(value), report)
+
+
 def redact_json(value: Any, redactor: Redactor, report: Report, *, key: str | None = None) -> Any:
     """A copy of a parsed JSON value with everything sensitive replaced (see the module's rules)."""
+    if _secret_key(key) and not isinstance(value, str) and value is not None and not isinstance(value, bool):
+        return _replace_all(value, _key_kind(key or ""), redactor, report)
     if isinstance(value, dict):
         return _redact_object(value, redactor, report)
     if isinstance(value, list):
@@ -176,13 +210,29 @@ def _redact_object(obj: dict[str, Any], redactor: Redactor, report: Report, *, c
         else:
             out["value"] = redact_json(value, redactor, report)
         return out
+    if _PERSON_KEYS & obj.keys():  # a user object: its name and key are the person's user name
+        obj = dict(obj)
+        for name_key in ("name", "key"):
+            if isinstance(obj.get(name_key), str) and obj[name_key]:
+                obj[name_key] = _marker(redactor, "username", obj[name_key], report)
+    if isinstance(obj.get("field"), str) and obj["field"].lower() in _PEOPLE_FIELDS:  # change history
+        obj = dict(obj)
+        for field_key, kind in (
+            ("fromString", "person_name"),
+            ("toString", "person_name"),
+            ("from", "username"),
+            ("to", "username"),
+        ):
+            if isinstance(obj.get(field_key), str) and obj[field_key]:
+                obj[field_key] = _marker(redactor, kind, obj[field_key], report)
     if obj.get("encoding") == "base64" and isinstance(obj.get("text"), str):
         out = dict(obj)
         try:
             decoded = base64.b64decode(obj["text"], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            out["text"] = _marker(redactor, "binary", obj["text"], report)  # cannot be scanned: withheld
-            report.withheld.append(("base64 content", "not UTF-8 text; replaced"))
+            out["text"] = ""  # cannot be scanned: removed (an empty body stays valid base64)
+            out["comment"] = "content removed by Charter: binary, not scanned"
+            report.add("binary")
             return out
         cleaned = redact_json(decoded, redactor, report)
         out["text"] = base64.b64encode(str(cleaned).encode("utf-8")).decode("ascii")
@@ -216,19 +266,23 @@ def redact_stream(
     Returns ``False`` when the item is withheld (recorded in the report): the caller must then discard what
     ``sink`` received. A zip source must be seekable (a file, or a nested member read into memory).
     """
+    if report.clean is None:
+        report.clean = lambda item: clean_name(redactor, item)
     head = _peek(source)
     kind = _kind_of(name, head)
     if kind == "zip":
         if depth >= _MAX_DEPTH:
-            report.withheld.append((name, f"zip nested deeper than {_MAX_DEPTH}"))
+            report.withhold(name, f"zip nested deeper than {_MAX_DEPTH}")
             return False
         return _redact_zip(name, source, sink, redactor, report, depth)
     report.start_item()
     try:
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark
+            return _redact_text(name, source, sink, redactor, report, "utf-16")
         if kind == "json":
             data = source.read(MAX_WHOLE + 1)
             if len(data) > MAX_WHOLE:
-                report.withheld.append((name, f"JSON larger than {MAX_WHOLE >> 20} MiB: not scanned, withheld"))
+                report.withhold(name, f"JSON larger than {MAX_WHOLE >> 20} MiB: not scanned, withheld")
                 return False
             done = _redact_json_document(name, data, sink, redactor, report)
             if done is not None:
@@ -236,10 +290,18 @@ def redact_stream(
             source = io.BytesIO(data)  # not JSON after all: a log that starts with '{'
         return _redact_text(name, source, sink, redactor, report)
     except BudgetExceeded as exc:
-        report.withheld.append((name, str(exc)))
+        report.withhold(name, str(exc))
         return False
     finally:
         report._deadline = None
+
+
+def clean_name(redactor: Redactor, name: str) -> str:
+    """A file or member name with what the redactor finds in it replaced (not counted in any report)."""
+    counts = dict(redactor.counts)
+    cleaned = redactor.redact(name)[0]
+    redactor.counts = counts
+    return cleaned
 
 
 def _peek(source: IO[bytes]) -> bytes:
@@ -258,10 +320,10 @@ def _redact_json_document(name: str, data: bytes, sink: IO[bytes], redactor: Red
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        report.withheld.append((name, "binary or not UTF-8: not scanned, withheld"))
+        report.withhold(name, "binary or not UTF-8: not scanned, withheld")
         return False
-    try:
-        parsed = json.loads(text)
+    try:  # what would not come out as the same valid JSON (duplicate keys, 1E400) is redacted as text
+        parsed = json.loads(text, object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_no_constant)
     except ValueError:
         return None
     cleaned = redact_json(parsed, redactor, report)
@@ -271,17 +333,37 @@ def _redact_json_document(name: str, data: bytes, sink: IO[bytes], redactor: Red
     return True
 
 
-def _decoded(name: str, source: IO[bytes], report: Report) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate keys")
+    return result
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("a number beyond float range")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _decoded(name: str, source: IO[bytes], report: Report, encoding: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
     while True:
         report.check()
         block = source.read(_READ)
-        if b"\x00" in block:
+        if encoding == "utf-8" and b"\x00" in block:
             raise _Unscannable("binary content: not scanned, withheld")
         try:
             text = decoder.decode(block, final=not block)
         except UnicodeDecodeError:
-            raise _Unscannable("binary or not UTF-8: not scanned, withheld") from None
+            raise _Unscannable(f"binary or not {encoding.upper()}: not scanned, withheld") from None
+        if "\x00" in text:
+            raise _Unscannable("binary content: not scanned, withheld")
         if text:
             yield text
         if not block:
@@ -292,14 +374,19 @@ class _Unscannable(Exception):
     pass
 
 
-def _redact_text(name: str, source: IO[bytes], sink: IO[bytes], redactor: Redactor, report: Report) -> bool:
+def _redact_text(
+    name: str, source: IO[bytes], sink: IO[bytes], redactor: Redactor, report: Report, encoding: str = "utf-8"
+) -> bool:
+    """Text in UTF-8, or UTF-16 with a byte-order mark (Windows tools write it), written back in the same
+    encoding."""
     counts = redactor.counts
     redactor.counts = {}
+    encoder = codecs.getincrementalencoder(encoding)()
     try:
-        for block in redactor.redact_stream(_decoded(name, source, report)):
-            sink.write(block.encode("utf-8"))
+        for block in redactor.redact_stream(_decoded(name, source, report, encoding)):
+            sink.write(encoder.encode(block))
     except _Unscannable as exc:
-        report.withheld.append((name, str(exc)))
+        report.withhold(name, str(exc))
         return False
     finally:
         found, redactor.counts = redactor.counts, counts
@@ -313,17 +400,18 @@ def _redact_zip(name: str, source: IO[bytes], sink: IO[bytes], redactor: Redacto
         archive = zipfile.ZipFile(source)
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        report.withheld.append((name, "damaged zip: withheld"))
+        report.withhold(name, "damaged zip: withheld")
         return False
+    written: set[str] = set()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for member in members:
             if member.is_dir():
                 continue
             path = f"{name}/{member.filename}"
             try:
-                _redact_member(archive, member, path, target, redactor, report, depth)
+                _redact_member(archive, member, path, target, redactor, report, depth, written)
             except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zipfile.LargeZipFile):
-                report.withheld.append((path, "unreadable or encrypted member: withheld"))
+                report.withhold(path, "unreadable or encrypted member: withheld")
     return True
 
 
@@ -335,6 +423,7 @@ def _redact_member(
     redactor: Redactor,
     report: Report,
     depth: int,
+    written: set[str],
 ) -> None:
     stream = archive.open(member)
     head = stream.read(512)
@@ -342,15 +431,21 @@ def _redact_member(
     if _kind_of(member.filename, head) in ("zip", "json"):  # parsed whole: read into memory, within the limit
         stream.close()
         if member.file_size > MAX_WHOLE:
-            report.withheld.append((path, f"member larger than {MAX_WHOLE >> 20} MiB to parse: withheld"))
+            report.withhold(path, f"member larger than {MAX_WHOLE >> 20} MiB to parse: withheld")
             return
         source = io.BytesIO(archive.read(member))
     else:
         source = _Rewound(head, stream)  # type: ignore[assignment]
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=report.spool) as spool:
         if redact_stream(path, source, spool, redactor, report, depth=depth + 1):
             spool.seek(0)
-            with target.open(member.filename, "w", force_zip64=True) as out:
+            member_name = clean_name(redactor, member.filename)
+            unique, n = member_name, 1
+            while unique in written:
+                n += 1
+                unique = f"{member_name}~{n}"
+            written.add(unique)
+            with target.open(unique, "w", force_zip64=True) as out:
                 shutil.copyfileobj(spool, out, _READ)
     source.close()
 

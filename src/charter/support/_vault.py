@@ -50,6 +50,7 @@ from charter.store import (
     SupportAttachmentRow,
     SupportCaseRow,
     SupportMessageRow,
+    TenantRow,
 )
 
 __all__ = [
@@ -235,6 +236,10 @@ class SupportVault:
             raise CaseError("the tenant id must be 1-64 letters, digits, '.', '_', ':' or '-'")
         if not subject.strip():
             raise CaseError("a case needs a subject")
+        if tenant_id is not None:
+            with self._db.session() as session:
+                if session.get(TenantRow, tenant_id) is None:
+                    raise CaseError(f"no tenant {tenant_id!r} is registered (see `charter tenants list`)")
         case_id = "SC-" + "".join(_ALPHABET[b % 32] for b in self._random(10))
         now = self._clock.now()
         talk = _owner(case_id, "communications")
@@ -340,7 +345,7 @@ class SupportVault:
         data = source.read(MAX_ATTACHMENT + 1)
         if len(data) > MAX_ATTACHMENT:
             raise AttachmentRefused(f"{name} is larger than {MAX_ATTACHMENT >> 20} MiB: not stored")
-        report = Report()
+        report = Report(spool=0)  # redacted members stay in memory: nothing unencrypted reaches the disk
         report.files = 1
         if self.redacts_at_intake:
             cleaned = io.BytesIO()
@@ -357,12 +362,13 @@ class SupportVault:
         attachment_id = "AT-" + "".join(_ALPHABET[b % 32] for b in self._random(10))
         owner = _owner(case_id, attachment_id)
         key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
+        self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
         directory = self._root / case_id
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         final = directory / f"{attachment_id}.blob"
         temporary = directory / f".{attachment_id}.part"
         try:
-            with open(temporary, "xb") as out:
+            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                 encryptor = StreamEncryptor(key, out, attachment_id.encode(), random=self._random)
                 encryptor.write(content)
                 encryptor.close()
@@ -396,6 +402,7 @@ class SupportVault:
                     session=session,
                 )
         except BaseException:
+            self._keyring.destroy(owner)
             temporary.unlink(missing_ok=True)
             final.unlink(missing_ok=True)
             raise
@@ -520,6 +527,7 @@ class SupportVault:
             self._audit.record(
                 "support.closed", actor=actor, tenant_id=row.tenant_id, payload={"case": case_id}, session=session
             )
+        self._sweep(case_id)  # an intake interrupted earlier left a key and a file: neither outlives the case
         return self.expire(actor=actor, case_ids=[case_id])
 
     def hold(self, case_id: str, *, reason: str, actor: str) -> Case:
@@ -530,7 +538,7 @@ class SupportVault:
             row = self._row(session, case_id)
             if row.status == "deleted":
                 raise CaseError(f"support case {case_id} was deleted: nothing left to hold")
-            row.hold_reason, row.hold_since = recorded, self._clock.now()
+            row.hold_reason, row.hold_since = recorded, row.hold_since or self._clock.now()
             self._audit.record(
                 "support.hold",
                 actor=actor,
@@ -540,15 +548,21 @@ class SupportVault:
             )
         return self.get(case_id)
 
-    def release(self, case_id: str, *, actor: str) -> list[SupportReceipt]:
-        """Release a legal hold; deletions that came due meanwhile happen now (receipts returned)."""
+    def release(self, case_id: str, *, reason: str, actor: str) -> list[SupportReceipt]:
+        """Release a legal hold (the reason, 10-500 characters, is audited); deletions that came due
+        meanwhile happen now (receipts returned)."""
+        recorded = check_staff(actor, reason)
         with self._db.session() as session:
             row = self._row(session, case_id)
             if row.hold_reason is None:
                 raise CaseError(f"support case {case_id} is not under legal hold")
             row.hold_reason, row.hold_since = None, None
             self._audit.record(
-                "support.release", actor=actor, tenant_id=row.tenant_id, payload={"case": case_id}, session=session
+                "support.release",
+                actor=actor,
+                tenant_id=row.tenant_id,
+                payload={"case": case_id, "reason": recorded},
+                session=session,
             )
         return self.expire(actor=actor, case_ids=[case_id])
 
@@ -571,6 +585,10 @@ class SupportVault:
         respected. Returns the receipts."""
         receipts = []
         now = self._clock.now()
+        if self._root.is_dir():  # intakes interrupted more than an hour ago
+            for directory in sorted(self._root.glob("SC-*")):
+                if case_ids is None or directory.name in case_ids:
+                    self._sweep(directory.name, older_than=3600)
         for case_id, what, _due_at in self.due(now):
             if case_ids is not None and case_id not in case_ids:
                 continue
@@ -601,7 +619,8 @@ class SupportVault:
                 session.scalars(select(SupportAttachmentRow.id).where(SupportAttachmentRow.case_id == case_id))
             )
         rule = "deletion request (retention.support_deletion_on_request)"
-        keys = [k for a in attachment_ids for k in self._keyring.destroy(_owner(case_id, a))]
+        keys = self._sweep(case_id)
+        keys += [k for a in attachment_ids for k in self._keyring.destroy(_owner(case_id, a))]
         keys += self._keyring.destroy(_owner(case_id, "communications"))
         blobs = self._remove_blobs(case_id, attachment_ids)
         now = self._clock.now()
@@ -638,7 +657,8 @@ class SupportVault:
                 and (due is None or ((d := self._attachment_due(case, a.received_at)) is not None and d <= due))
             ]
         # crypto-shred first: any copy of a blob (a file-system snapshot, a stray download) stops opening
-        keys = [k for a in attachment_ids for k in self._keyring.destroy(_owner(case_id, a))]
+        keys = self._sweep(case_id) if due is None and only is None else []
+        keys += [k for a in attachment_ids for k in self._keyring.destroy(_owner(case_id, a))]
         blobs = self._remove_blobs(case_id, attachment_ids)
         with self._db.session() as session:
             row = self._row(session, case_id)
@@ -697,13 +717,33 @@ class SupportVault:
         for case_id in cases:
             if _owner(case_id, "communications") in destroyed:
                 receipts.append(self._delete_communications(case_id, actor=actor, rule=rule))
-        known = {attachment_id for _case, attachment_id in attachments}
         if self._root.exists():
-            for blob in self._root.glob("SC-*/AT-*.blob"):
-                if blob.stem not in known:
-                    self._keyring.destroy(_owner(blob.parent.name, blob.stem))
-                    blob.unlink()
+            for directory in sorted(self._root.glob("SC-*")):
+                self._sweep(directory.name)
         return receipts
+
+    def _sweep(self, case_id: str, *, older_than: float | None = None) -> list[str]:
+        """Crypto-shred and remove what an interrupted intake left in the case's directory: blob or partial
+        files no attachment row names (``older_than``: only files not touched for that many seconds, so an
+        intake in progress elsewhere is left alone). Returns the destroyed key ids."""
+        directory = self._root / case_id
+        if not directory.is_dir():
+            return []
+        with self._db.session() as session:
+            known = set(session.scalars(select(SupportAttachmentRow.id).where(SupportAttachmentRow.case_id == case_id)))
+        destroyed: list[str] = []
+        now = self._clock.now().timestamp()
+        for path in directory.iterdir():
+            attachment_id = path.name.lstrip(".").split(".")[0]
+            if attachment_id in known or not attachment_id.startswith("AT-"):
+                continue
+            if older_than is not None and now - path.stat().st_mtime < older_than:
+                continue
+            destroyed += self._keyring.destroy(_owner(case_id, attachment_id))
+            path.unlink(missing_ok=True)
+        if not any(directory.iterdir()):
+            directory.rmdir()
+        return destroyed
 
     def _remove_blobs(self, case_id: str, attachment_ids: list[str]) -> int:
         directory = self._root / case_id
