@@ -365,3 +365,23 @@ def test_an_interrupted_intake_leaves_no_key_or_file_behind_the_case(runtime: An
         assert runtime.keyring.live_versions(f"charter:support:{case_id}:{stray}") == []
     assert not (runtime.data_dir / "support" / case_id).exists()
     assert oct((runtime.data_dir / "support").stat().st_mode & 0o777) == "0o700"
+
+
+def test_zip_members_are_redacted_in_memory_never_spilled_to_a_temporary_file(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    sizes: list[int] = []
+    real = tempfile.SpooledTemporaryFile
+
+    def spy(max_size: int = 0, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(max_size)
+        return real(max_size, *args, **kwargs)
+
+    monkeypatch.setattr("charter.redact._formats.tempfile.SpooledTemporaryFile", spy)
+    vault = runtime.support
+    case_id = _tenant_case(vault, runtime)
+    member = b"mail erin.fake@example.com\n" * 800_000  # 21 MB: more than the CLI keeps in memory
+    vault.attach(case_id, "support.zip", io.BytesIO(_zip({"big.log": member})), actor="cli")
+    assert sizes == [0]  # 0: never rolls over to disk
