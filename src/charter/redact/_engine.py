@@ -15,6 +15,7 @@ with the last line of a block carried into the next, so no value is split across
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import hmac
@@ -39,6 +40,8 @@ _BLOCK = 1 << 20
 #: Inside an over-long line: no value is longer than this (characters), and this much left context is kept.
 _MARGIN = 1 << 16
 _CONTEXT = 1 << 12
+_NEWLINE = re.compile("\n")
+_NEWLINE_BYTES = re.compile(b"\n")
 _PEM_BLOCK = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<v>[A-Za-z0-9+/=:,\s\\-]{1,16384}?)"
     r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
@@ -233,39 +236,28 @@ class _Prefilter:
         except UnicodeEncodeError:  # lone surrogates (from JSON escapes): every line is a candidate
             return {index: [(0, len(text))] for index in range(self._size)}
         hits: list[tuple[int, int]] = []
+        append = hits.append
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            hits.append((end, index))
+            append((end, index))
 
         self._database.scan(data, match_event_handler=on_match, scratch=self._scratch())
         if not hits:
             return {}
-        hits.sort()
         # The line holding a hit's last byte is where the exact pattern can match (no pattern crosses a line
-        # end, and the prefilter reports the end of every match of a superset of the pattern).
-        lines: list[tuple[int, int, set[int]]] = []
-        line_end = -1
+        # end, and the prefilter reports the end of every match of a superset of the pattern). Lines are
+        # numbered by the line ends before them, in bytes (for the hits) and in code points (for the text).
+        byte_ends = [m.start() for m in _NEWLINE_BYTES.finditer(data)]
+        char_ends = byte_ends if len(data) == len(text) else [m.start() for m in _NEWLINE.finditer(text)]
+        total = len(text)
+        by_line: dict[int, set[int]] = {}
         for end, index in hits:
-            last = end - 1
-            if last >= line_end:
-                line_start = data.rfind(b"\n", 0, last) + 1
-                line_end = data.find(b"\n", last)
-                line_end = len(data) if line_end < 0 else line_end + 1
-                lines.append((line_start, line_end, {index}))
-            else:
-                lines[-1][2].add(index)
-        if len(data) != len(text):  # not ASCII: byte offsets to code points
-            converted = []
-            byte_pos = char_pos = 0
-            for line_start, line_end, ids in lines:
-                char_pos += len(data[byte_pos:line_start].decode("utf-8"))
-                char_end = char_pos + len(data[line_start:line_end].decode("utf-8"))
-                converted.append((char_pos, char_end, ids))
-                byte_pos, char_pos = line_end, char_end
-            lines = converted
+            by_line.setdefault(bisect.bisect_left(byte_ends, end - 1), set()).add(index)
         ranges: dict[int, list[tuple[int, int]]] = {}
-        for line_start, line_end, ids in lines:
-            for index in ids:
+        for line in sorted(by_line):
+            line_start = char_ends[line - 1] + 1 if line else 0
+            line_end = char_ends[line] + 1 if line < len(char_ends) else total
+            for index in by_line[line]:
                 spans = ranges.setdefault(index, [])
                 if spans and spans[-1][1] == line_start:
                     spans[-1] = (spans[-1][0], line_end)
