@@ -109,7 +109,7 @@ def test_run_writes_a_verified_encrypted_snapshot_without_the_key_store(runtime:
     assert len(raw) == manifest.stored_bytes
     assert b"CREATE TABLE" not in raw and b"SQLite format" not in raw and b"records" not in raw
     kinds = [e.kind for e in runtime.audit.entries() if e.kind.startswith("backup.")]
-    assert kinds == ["backup.created", "backup.keys-saved", "backup.verified"]
+    assert kinds == ["backup.keys-saved", "backup.created", "backup.verified"]
     created = runtime.audit.entries(kind="backup.created")[0].payload
     assert created["snapshot"] == manifest.id and created["destinations"] == ["primary"]
 

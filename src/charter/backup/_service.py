@@ -354,7 +354,16 @@ class BackupService:
                 schema_revision=dump.schema_revision,
                 tables=dump.tables,
             )
-            written, failures = self._publish(targets, manifest, artifact, skip=direct, progress=progress)
+            # The key store before each manifest: a snapshot is listed only once a key-store backup that opens
+            # it is there (a run killed in between leaves an unlisted artifact, never a snapshot without keys).
+            written, failures = self._publish(
+                targets,
+                manifest,
+                artifact,
+                skip=direct,
+                before=lambda target: self._save_keys_for(target, actor),
+                progress=progress,
+            )
         finally:
             for leftover in (building, None if direct else artifact):
                 if leftover is not None:
@@ -375,10 +384,6 @@ class BackupService:
                 },
             )
             log.info("backup written", snapshot=snapshot_id, destinations=written, bytes=manifest.stored_bytes)
-            try:
-                self.save_keys(actor=actor, destinations=written)
-            except BackupError as exc:
-                failures.append(f"key-store backup: {exc}")
         if verify and written:
             result = self.verify(snapshot_id, destination=written[0], actor=actor, progress=progress)
             if not result.ok:
@@ -396,6 +401,7 @@ class BackupService:
         artifact: Path,
         *,
         skip: Destination | None = None,
+        before: Callable[[Destination], None] | None = None,
         after: Callable[[Destination], None] | None = None,
         progress: Progress | None = None,
     ) -> tuple[list[str], list[str]]:
@@ -413,13 +419,15 @@ class BackupService:
                         progress(f"upload {target.name}", 0, manifest.stored_bytes)
                     if target is not skip:
                         target.put(f"{manifest.id}{ARTIFACT}", artifact)
+                    if before is not None:
+                        before(target)
                     target.put(f"{manifest.id}{MANIFEST}", manifest_file)
                     if after is not None:
                         after(target)
                     written.append(target.name)
                     if progress:
                         progress(f"upload {target.name}", manifest.stored_bytes, manifest.stored_bytes)
-                except DestinationError as exc:
+                except (DestinationError, BackupError) as exc:
                     failures.append(str(exc))
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -427,6 +435,12 @@ class BackupService:
         return written, failures
 
     # -- key store ----------------------------------------------------------------------------------
+
+    def _save_keys_for(self, target: Destination, actor: str) -> None:
+        try:
+            self.save_keys(actor=actor, destinations=[target.name])
+        except BackupError as exc:
+            raise BackupError(f"key-store backup: {exc}") from None
 
     def save_keys(self, *, actor: str = "cli", destinations: list[str] | None = None) -> Manifest:
         """Write the key store (every DEK, still wrapped by its KEK) to each destination as one key-store backup,
