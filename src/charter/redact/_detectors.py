@@ -495,7 +495,8 @@ DETECTORS: tuple[Detector, ...] = (
         "v",
         _ipv4,
     ),
-    Detector("ipv6", "ip", _IPV6, 0, _ipv6),
+    # Prefilter: every candidate has "::" or five groups in a row (one report per address, not per digit).
+    Detector("ipv6", "ip", _IPV6, 0, _ipv6, prefilter=r"::|(?:[0-9A-Fa-f]{1,4}:){5}"),
     # Brand prefixes (ISO/IEC 7812 IINs of the card schemes) keep 13-digit epoch milliseconds out.
     Detector(
         "card",

@@ -210,15 +210,21 @@ class _Prefilter:
 
     def __init__(self, detectors: tuple[Detector, ...]) -> None:
         assert _hs is not None
-        expressions, flags = [], []
-        for detector in detectors:
-            expressions.append(detector.anchor.replace("(?P<", "(?<").encode())
+        # Detectors with the same anchor (``://`` for URL credentials, URL users and short hosts) share one
+        # expression: one report, every one of them a candidate.
+        shared: dict[tuple[str, int], list[int]] = {}
+        for index, detector in enumerate(detectors):
             flag = _hs.HS_FLAG_PREFILTER
             if detector.pattern.flags & 2:  # re.IGNORECASE
                 flag |= _hs.HS_FLAG_CASELESS
-            flags.append(flag)
+            shared.setdefault((detector.anchor.replace("(?P<", "(?<"), flag), []).append(index)
+        self._groups = [tuple(indexes) for indexes in shared.values()]
         self._database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        self._database.compile(expressions=expressions, ids=list(range(len(detectors))), flags=flags)
+        self._database.compile(
+            expressions=[anchor.encode() for anchor, _flag in shared],
+            ids=list(range(len(shared))),
+            flags=[flag for _anchor, flag in shared],
+        )
         self._local = threading.local()
         self._size = len(detectors)
 
@@ -251,8 +257,8 @@ class _Prefilter:
         char_ends = byte_ends if len(data) == len(text) else [m.start() for m in _NEWLINE.finditer(text)]
         total = len(text)
         by_line: dict[int, set[int]] = {}
-        for end, index in hits:
-            by_line.setdefault(bisect.bisect_left(byte_ends, end - 1), set()).add(index)
+        for end, group in hits:
+            by_line.setdefault(bisect.bisect_left(byte_ends, end - 1), set()).update(self._groups[group])
         ranges: dict[int, list[tuple[int, int]]] = {}
         for line in sorted(by_line):
             line_start = char_ends[line - 1] + 1 if line else 0
