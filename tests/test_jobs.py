@@ -140,4 +140,5 @@ def test_a_destination_that_is_down_is_logged_with_its_reason_and_without_a_trac
     [line] = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "scheduled job failed" in x]
     assert line["job"] == "backup" and "exception" not in line
     assert line["reason"].startswith("backup destination 'offsite': cannot reach the S3 endpoint")
+    assert line["reason"].count("backup destination 'offsite'") == 1  # the snapshot and the prune: said once
     assert [s.destination for s in runtime.backups.snapshots("local")] == ["local"]  # the local one was written

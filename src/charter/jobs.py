@@ -175,7 +175,7 @@ def run_backups(runtime: Runtime, *, actor: str = "scheduler") -> dict[str, Any]
         if done:
             log.info("backup work done", **done)
         if failures:
-            raise BackupError("; ".join(failures))
+            raise BackupError("; ".join(dict.fromkeys(failures)))  # one destination down: said once
         return done
 
 
