@@ -277,11 +277,17 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     # ``<property name="password" value="..."/>``, ``<input name="atl_token" value="...">``.
     Detector(
-        "xml-name-value-secret",
+        "xml-name-value-password",
         "password",
+        re.compile(r"(?i)\bname=[\"'][\w.-]*(?:password|passwd)[\w.-]*[\"'][ \t]+value=[\"'](?P<v>[^\"'\n]{1,500})"),
+        "v",
+        _not_placeholder,
+    ),
+    Detector(
+        "xml-name-value-token",
+        "token",
         re.compile(
-            r"(?i)\bname=[\"'][\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*[\"'][ \t]+value=[\"']"
-            r"(?P<v>[^\"'\n]{1,500})"
+            r"(?i)\bname=[\"'][\w.-]*(?:secret|token|api[_-]?key)[\w.-]*[\"'][ \t]+value=[\"'](?P<v>[^\"'\n]{1,500})"
         ),
         "v",
         _not_placeholder,
