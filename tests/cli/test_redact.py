@@ -99,3 +99,17 @@ def test_names_of_members_and_files_are_redacted_in_the_output_and_the_report(tm
     assert "erin.fake" not in written.name
     with zipfile.ZipFile(written) as result:
         assert result.namelist() == ["users/[REDACTED:email]/export.log"]
+
+
+def test_inputs_whose_redacted_names_meet_get_distinct_outputs(tmp_path: Path) -> None:
+    first, second = tmp_path / "in" / "a.fake@example.com.log", tmp_path / "in" / "b.fake@example.com.log"
+    first.parent.mkdir()
+    first.write_text("one\n")
+    second.write_text("two\n")
+    out = tmp_path / "out"
+    code, stdout, _ = run("redact", str(first), str(second), "--out", str(out), "--report", str(tmp_path / "r.json"))
+    assert code == 0 and "2 of 2 file(s)" in stdout
+    assert sorted(p.read_text() for p in out.iterdir()) == ["one\n", "two\n"]
+    assert sorted(p.name for p in out.iterdir()) == ["[REDACTED:email]", "[REDACTED:email]~2"]
+    code, _, err = run("redact", str(first), "--out", str(tmp_path / "o2"), "--report", str(out))
+    assert code == 2 and "is a directory" in err or "inside --out" in err

@@ -295,3 +295,35 @@ def test_a_value_longer_than_the_margin_is_redacted_to_its_line_end() -> None:
     assert "".join(Redactor().redact_stream(chunks, block=1024)) == (
         "token=[REDACTED:token]\nnext line [REDACTED:email]\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Cookie: seraph.rememberme.cookie=X12345678; foo=FAKEFOOC; ajs_anonymous_id=FAKEAJS; theme=dark",
+            "Cookie: seraph.rememberme.cookie=[REDACTED:cookie]; foo=[REDACTED:cookie]; "
+            "ajs_anonymous_id=[REDACTED:cookie]; theme=dark",
+        ),
+        ("Set-Cookie: custom=FAKESETC; Path=/; HttpOnly", "Set-Cookie: custom=[REDACTED:cookie]; Path=/; HttpOnly"),
+        ("a=1; b=FAKEVAL2 config", "a=1; b=FAKEVAL2 config"),
+        (
+            "wrote host-203.0.113.9.log and node_203.0.113.8 ok",
+            "wrote host-[REDACTED:ip].log and node_[REDACTED:ip] ok",
+        ),
+        ("ec2-203-0-113-45.compute-1.amazonaws.com", "ec2-[REDACTED:ip].compute-1.amazonaws.com"),
+        ("q=jane%2Bx%40example.com&r=jane.fake%2540example.com", "q=[REDACTED:email]&r=[REDACTED:email]"),
+        ("client_secret=FakeCS6 clientSecret=FakeCS7", "client_secret=[REDACTED:token] clientSecret=[REDACTED:token]"),
+        ('<entry key="db.password">FakeEntryPw</entry>', '<entry key="db.password">[REDACTED:password]</entry>'),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAfake0123\nabcdefFAKEFAKE+/=\n2026-11-30 log goes on",
+            "-----BEGIN RSA PRIVATE KEY-----[REDACTED:token]\n2026-11-30 log goes on",
+        ),
+        (
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBFAKEFAKEFAKE\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----[REDACTED:token]-----END PGP PRIVATE KEY BLOCK-----",
+        ),
+    ],
+)
+def test_cookies_of_any_name_ips_beside_names_encoded_e_mails_and_cut_keys(line: str, expected: str) -> None:
+    assert Redactor().redact(line)[0] == expected

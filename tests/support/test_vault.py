@@ -98,6 +98,8 @@ def test_attachments_are_redacted_at_intake_and_nothing_readable_is_at_rest(runt
 
     name, content = _read(vault, case_id, attachment.id)
     assert name == "atlassian-jira.log"
+    renamed, _ = vault.attach(case_id, "from erin.fake@example.com.log", io.BytesIO(b"ok\n"), actor="cli")
+    assert _read(vault, case_id, renamed.id)[0] == "from [REDACTED:email]"  # names are redacted at intake too
     assert b"distinctive-phrase-one" in content and not any(s.encode() in content for s in SECRETS)
     _, packed = _read(vault, case_id, in_zip.id)
     with zipfile.ZipFile(io.BytesIO(packed)) as result:
@@ -105,7 +107,7 @@ def test_attachments_are_redacted_at_intake_and_nothing_readable_is_at_rest(runt
         assert b"[REDACTED:email]" in result.read("logs/app.log")
     case = vault.get(case_id)
     by_id = {a.id: a for a in case.attachments}
-    assert set(by_id) == {attachment.id, in_zip.id} and case.messages == 1
+    assert set(by_id) == {attachment.id, in_zip.id, renamed.id} and case.messages == 1
     assert by_id[in_zip.id].redaction["withheld"] == [
         {"item": "support.zip/screenshot.png", "reason": "binary content: not scanned, withheld"}
     ]

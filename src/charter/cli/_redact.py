@@ -55,8 +55,10 @@ def redact(
         die(f"--out {out} holds an input file: choose another directory, so no original is overwritten")
     if report is not None:
         target = report.expanduser().resolve()
-        if target.parent == out_dir or any(target == p.expanduser().resolve() for p in paths):
+        if target == out_dir or target.parent == out_dir or any(target == p.expanduser().resolve() for p in paths):
             die(f"--report {report} is an input or inside --out: choose another file")
+        if target.is_dir():
+            die(f"--report {report} is a directory: give a file name")
         if not target.parent.is_dir():
             die(f"--report {report}: the directory {target.parent} does not exist")
     try:
@@ -76,9 +78,17 @@ def redact(
         if path.name in names:
             die(f"two inputs are named {path.name}: their redacted copies would overwrite each other")
         names.add(path.name)
+    targets: list[Path] = []  # names are redacted too; two that become the same get ~2, ~3 (never overwritten)
+    for path in paths:
+        name, n = clean_name(redactor, path.name), 1
+        unique = name
+        while out_dir / unique in targets or (out_dir / unique).exists():
+            n += 1
+            unique = f"{name}~{n}"
+        targets.append(out_dir / unique)
     previous = signal.signal(signal.SIGTERM, _terminate)  # a stopped run removes its partial copies too
     try:
-        written = sum(_redact_into(path, out_dir / clean_name(redactor, path.name), redactor, result) for path in paths)
+        written = sum(_redact_into(path, target, redactor, result) for path, target in zip(paths, targets, strict=True))
     finally:
         signal.signal(signal.SIGTERM, previous)
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(result.counts.items())) or "nothing found"
@@ -86,6 +96,7 @@ def redact(
     typer.echo(
         f"{written} of {len(paths)} file(s) redacted into {out}"
         + (f", {left_out} withheld" if left_out else "")
+        + (f", {len(result.withheld)} item(s) left out (listed below)" if len(result.withheld) != left_out else "")
         + f": {summary}"
     )
     if report is not None:

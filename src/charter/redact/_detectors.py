@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DETECTORS", "Detector", "hostname_detector"]
+__all__ = ["DETECTORS", "Detector", "harmless_cookie_value", "hostname_detector"]
 
 Validator = Callable[[str], bool]
 
@@ -130,6 +130,15 @@ def _not_placeholder(value: str) -> bool:
     return not _PLACEHOLDER.match(value.strip("'\"()"))
 
 
+_HARMLESS_COOKIE = re.compile(r"^(?:[a-z]{1,10}|\d{1,4}|[a-z]{2}(?:[-_][A-Za-z]{2})?)$")
+
+
+def harmless_cookie_value(value: str) -> bool:
+    """A cookie value that carries no session or identity: a short lowercase word (``dark``, ``true``), a
+    small number or a locale. Every other cookie value is redacted, whatever the cookie's name."""
+    return _HARMLESS_COOKIE.match(value) is not None
+
+
 def _token_like(value: str) -> bool:
     """A value under a ``token``/``secret`` label that looks generated: a digit, mixed case, or 16+
     characters (``X-Atlassian-Token: no-check`` is a flag, not a token)."""
@@ -173,8 +182,8 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "email-url-encoded",
         "email",
-        re.compile(r"(?<![\w.+-])[A-Za-z0-9._+-]+%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
-        prefilter=r"%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2}",
+        re.compile(r"(?<![\w.+%-])[A-Za-z0-9._+%-]+%(?:25)?40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        prefilter=r"%(?:25)?40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2}",
     ),
     Detector(
         "url-credentials",
@@ -255,7 +264,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             r"(?i)\b[\w.-]*(?:token|secret|api[_-]?key|access[_-]?key|client[_-]?secret|[._]key)[\"']?"
             r"[ \t]*[:=][ \t]*[\"']?"
-            r"(?P<v>[A-Za-z0-9._~+/=|%-]{8,})"
+            r"(?P<v>[A-Za-z0-9._~+/=|%-]{6,})"
         ),
         "v",
         _token_like,
@@ -385,6 +394,17 @@ DETECTORS: tuple[Detector, ...] = (
         _not_placeholder,
         prefilter=r"(?i)<[\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*>",
     ),
+    # Java properties as XML: ``<entry key="db.password">...</entry>``.
+    Detector(
+        "xml-entry-secret",
+        "password",
+        re.compile(
+            r"(?i)<entry[ \t]+key=[\"'][\w.-]*(?:password|passwd|secret|token|api[_-]?key)[\w.-]*[\"'][ \t]*>"
+            r"(?P<v>[^<\n]{1,500})</entry>"
+        ),
+        "v",
+        _not_placeholder,
+    ),
     Detector(
         "xml-user",
         "username",
@@ -481,7 +501,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "ipv4",
         "ip",
-        re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\w|-[A-Za-z])"),
+        re.compile(r"\d(?<![A-Za-z0-9.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![A-Za-z0-9]|\.\d|-[A-Za-z])"),
         0,
         _ipv4,
         prefilter=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d",
@@ -490,7 +510,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "ipv4-in-hostname",
         "ip",
-        re.compile(r"(?i)\bip-(?P<v>\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3})\b"),
+        re.compile(r"(?i)\b(?:ip|ec2)-(?P<v>\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3})\b"),
         "v",
         lambda v: _ipv4(v.replace("-", ".")),
     ),

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from charter.redact._detectors import DETECTORS, Detector
+from charter.redact._detectors import DETECTORS, Detector, harmless_cookie_value
 
 _hs: Any
 try:  # pragma: no cover - present wherever a wheel exists (Linux, macOS, Windows on x86_64 and arm64)
@@ -43,8 +43,22 @@ _CONTEXT = 1 << 12
 _NEWLINE = re.compile("\n")
 _NEWLINE_BYTES = re.compile(b"\n")
 _PEM_BLOCK = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<v>[A-Za-z0-9+/=:,\s\\-]{1,16384}?)"
-    r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?P<v>[A-Za-z0-9+/=:,\s\\-]{1,16384}?)"
+    r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+    re.ASCII,
+)
+_COOKIE_HEADER = re.compile(r"(?im)\b(?:set-)?cookie:[ \t]*([^\n]*)", re.ASCII)
+#: A cookie pair in a header: attributes (``Path=``, ``Expires=``...) are not cookies.
+_COOKIE_PAIR = re.compile(
+    r"(?:(?<=:)|(?<=:[ \t])|(?<=;)|(?<=;[ \t])|(?<=^))[ \t]*"
+    r"(?!(?i:path|domain|expires|max-age|samesite|secure|httponly|version|comment|priority|partitioned)=)"
+    r"[^=;\s,\"']+=(?P<v>[^;\s,\"']+)",
+    re.ASCII,
+)
+#: A key whose END line is missing (a log cut off): its header and base64 lines up to the first other line.
+_PEM_CUT = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?P<v>(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/=]{8,}|"
+    r"[A-Za-z-]+:[^\n]*))+)",
     re.ASCII,
 )
 
@@ -88,9 +102,15 @@ class Redactor:
                 detector = detectors[index]
                 for start, end in ranges:
                     _collect(detector, text, start, end, raw)
-        if "PRIVATE KEY-----" in text:  # the one value that spans lines: a PEM private key's body
-            for match in _PEM_BLOCK.finditer(text):
-                raw.append(Finding(match.start("v"), match.end("v"), "token", "private-key-block"))
+        if "ookie:" in text or "OOKIE:" in text:  # every value of a Cookie / Set-Cookie header, whatever its name
+            for line in _COOKIE_HEADER.finditer(text):
+                for pair in _COOKIE_PAIR.finditer(text, line.start(1), line.end(1)):
+                    if not harmless_cookie_value(pair.group("v")):
+                        raw.append(Finding(pair.start("v"), pair.end("v"), "cookie", "cookie-header"))
+        if "PRIVATE KEY" in text:  # the one value that spans lines: a PEM (or PGP) private key's body
+            for pattern in (_PEM_BLOCK, _PEM_CUT):  # complete, or cut off before its END line
+                for match in pattern.finditer(text):
+                    raw.append(Finding(match.start("v"), match.end("v"), "token", "private-key-block"))
         return _merge(raw)
 
     def _replacement(self, kind: str, value: str) -> str:

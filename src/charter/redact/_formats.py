@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from charter.redact._detectors import harmless_cookie_value
 from charter.redact._engine import Redactor
 
 __all__ = ["DEFAULT_BUDGET", "MAX_WHOLE", "BudgetExceeded", "Report", "redact_bytes", "redact_json", "redact_stream"]
@@ -67,8 +68,6 @@ _USER_KEY = re.compile(
 _PERSON_KEYS = frozenset({"displayName", "emailAddress", "accountId", "avatarUrls"})
 #: A change-history item on these fields names people in ``fromString``/``toString`` (and ids in from/to).
 _PEOPLE_FIELDS = frozenset({"assignee", "reporter", "creator", "lead", "owner"})
-#: A cookie value that looks like a session or token (long, random-looking) is redacted whatever its name.
-_TOKEN_LIKE = re.compile(r"^[A-Za-z0-9%._~+/=:-]{16,}$")
 _NOT_SECRET_KEY = re.compile(
     r"(?i)^(?:token_type|expires_in|.*_expires.*|.*session_?count.*|x-atlassian-token|.*passed.*|.*bypass.*)$"
 )
@@ -199,7 +198,7 @@ def _redact_object(obj: dict[str, Any], redactor: Redactor, report: Report, *, c
         out = {
             k: (redact_json(v, redactor, report, key=k) if k not in ("name", "value") else v) for k, v in obj.items()
         }
-        secret_cookie = cookie and (_SENSITIVE_KEY.match(name) is not None or _TOKEN_LIKE.match(value) is not None)
+        secret_cookie = cookie and not harmless_cookie_value(value)  # every cookie but ``theme=dark``
         if value and (secret_cookie or (not cookie and _SENSITIVE_KEY.match(name) and not _NOT_SECRET_KEY.match(name))):
             if not cookie and name.lower() in ("cookie", "set-cookie"):
                 out["value"] = _text(redactor, value, report)  # only the cookie values; names and flags stay
@@ -207,6 +206,10 @@ def _redact_object(obj: dict[str, Any], redactor: Redactor, report: Report, *, c
                     out["value"] = _marker(redactor, "cookie", value, report)
             else:
                 out["value"] = _marker(redactor, "cookie" if cookie else _key_kind(name), value, report)
+        elif value and not cookie and _USER_KEY.match(name):  # ``os_username`` in queryString or params
+            out["value"] = _marker(redactor, "email" if "@" in value else "username", value, report)
+        elif value and not cookie and _NAME_KEY.match(name):
+            out["value"] = _marker(redactor, "person_name", value, report)
         else:
             out["value"] = redact_json(value, redactor, report)
         return out

@@ -43,7 +43,7 @@ from charter.clock import Clock
 from charter.crypto import StreamEncryptor, decrypt_stream
 from charter.policy import Charter, Duration
 from charter.redact import Redactor, hostname_detector
-from charter.redact._formats import Report, redact_stream
+from charter.redact._formats import Report, clean_name, redact_stream
 from charter.store import (
     Database,
     Keyring,
@@ -345,13 +345,13 @@ class SupportVault:
         data = source.read(MAX_ATTACHMENT + 1)
         if len(data) > MAX_ATTACHMENT:
             raise AttachmentRefused(f"{name} is larger than {MAX_ATTACHMENT >> 20} MiB: not stored")
+        redactor = self._redactor
+        if hosts:
+            redactor = Redactor([*redactor.detectors, hostname_detector(list(hosts))])
         report = Report(spool=0)  # redacted members stay in memory: nothing unencrypted reaches the disk
         report.files = 1
         if self.redacts_at_intake:
             cleaned = io.BytesIO()
-            redactor = self._redactor
-            if hosts:
-                redactor = Redactor([*redactor.detectors, hostname_detector(list(hosts))])
             if not redact_stream(name, io.BytesIO(data), cleaned, redactor, report):
                 reasons = "; ".join(reason for _item, reason in report.withheld)
                 raise AttachmentRefused(f"{name} cannot be scanned ({reasons}): not stored")
@@ -359,16 +359,20 @@ class SupportVault:
         else:
             content = data
         del data
+        if self.redacts_at_intake:
+            name = clean_name(redactor, name)  # the name too: ``erin@example.com.log``
         attachment_id = "AT-" + "".join(_ALPHABET[b % 32] for b in self._random(10))
         owner = _owner(case_id, attachment_id)
-        key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
         self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
         directory = self._root / case_id
         directory.mkdir(mode=0o700, exist_ok=True)
         final = directory / f"{attachment_id}.blob"
         temporary = directory / f".{attachment_id}.part"
+        # the file before the key: a process killed in between leaves a file the sweep finds, never a lone key
+        out = os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         try:
-            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
+            with out:
                 encryptor = StreamEncryptor(key, out, attachment_id.encode(), random=self._random)
                 encryptor.write(content)
                 encryptor.close()
@@ -402,6 +406,7 @@ class SupportVault:
                     session=session,
                 )
         except BaseException:
+            out.close()
             self._keyring.destroy(owner)
             temporary.unlink(missing_ok=True)
             final.unlink(missing_ok=True)
