@@ -102,8 +102,8 @@ class Redactor:
                 detector = detectors[index]
                 for start, end in ranges:
                     _collect(detector, text, start, end, raw)
-        if "ookie:" in text or "OOKIE:" in text:  # every value of a Cookie / Set-Cookie header, whatever its name
-            for line in _COOKIE_HEADER.finditer(text):
+        for line_start, line_end in _lines_with(text, ("ookie:", "OOKIE:")):  # every Cookie / Set-Cookie value
+            for line in _COOKIE_HEADER.finditer(text, line_start, line_end):
                 for pair in _COOKIE_PAIR.finditer(text, line.start(1), line.end(1)):
                     if not harmless_cookie_value(pair.group("v")):
                         raw.append(Finding(pair.start("v"), pair.end("v"), "cookie", "cookie-header"))
@@ -203,6 +203,20 @@ def _merge(findings: list[Finding]) -> list[Finding]:
         else:
             merged.append(finding)
     return merged
+
+
+def _lines_with(text: str, needles: tuple[str, ...]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each line holding one of ``needles`` (``str.find``: no regex over the whole text)."""
+    lines: set[tuple[int, int]] = set()
+    for needle in needles:
+        at = text.find(needle)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            end = len(text) if end < 0 else end
+            lines.add((start, end))
+            at = text.find(needle, end)
+    return sorted(lines)
 
 
 def _pem_safe(text: str, cut: int) -> int:
