@@ -80,12 +80,17 @@ class Redactor:
         detectors: the registry (:data:`DETECTORS` by default, plus e.g. a customer host list).
         case_key: when given, values are replaced by pseudonyms keyed by it (HMAC-SHA256), the same value
             getting the same pseudonym within the case; otherwise by ``[REDACTED:<kind>]``.
+        counts: findings replaced so far, per kind (what reports add up).
+        use_prefilter: the Hyperscan prefilter (``False``: every pattern over the whole text; same result).
+
+    Besides the registry, two passes are built in: every value of a ``Cookie:``/``Set-Cookie:`` header
+    whatever the cookie's name (short harmless words such as ``theme=dark`` aside), and PEM/PGP private
+    keys, the one value that spans lines (complete, or cut off before the END line).
     """
 
     detectors: Sequence[Detector] = DETECTORS
     case_key: bytes | None = None
     counts: dict[str, int] = field(default_factory=dict)
-
     use_prefilter: bool = True
 
     def find(self, text: str) -> list[Finding]:
