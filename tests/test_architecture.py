@@ -23,6 +23,7 @@ ALLOWED = {
     "tenants": {"atlassian", "audit", "clock", "logs", "policy", "store"},
     "backup": {"__about__", "audit", "clock", "crypto", "logs", "policy", "store"},
     "redact": set(),
+    "security": {"policy"},
     "support": {"access", "audit", "clock", "crypto", "policy", "redact", "store"},
     "sdk": {"atlassian", "store", "tenants"},
     "web": {"atlassian", "clock", "logs", "policy", "sdk", "statement", "store", "tenants", "__about__"},
