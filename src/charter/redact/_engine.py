@@ -124,12 +124,13 @@ class Redactor:
         digest = hmac.new(self.case_key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()[:8]
         return f"{kind}-{digest}"
 
-    def redact(self, text: str) -> tuple[str, list[Finding]]:
-        """``text`` with every finding replaced, and the findings (offsets in the input)."""
+    def redact(self, text: str, *, count: bool = True) -> tuple[str, list[Finding]]:
+        """``text`` with every finding replaced, and the findings (offsets in the input); ``count=False``
+        leaves :attr:`counts` alone (a file name, say, is not part of what a report counts)."""
         findings = self.find(text)
-        return self._apply(text, findings, 0, len(text)), findings
+        return self._apply(text, findings, 0, len(text), count=count), findings
 
-    def _apply(self, text: str, findings: list[Finding], low: int, high: int) -> str:
+    def _apply(self, text: str, findings: list[Finding], low: int, high: int, *, count: bool = True) -> str:
         """``text[low:high]`` with the findings in it replaced (a finding reaching below ``low`` is replaced
         from ``low``: its head was already emitted)."""
         parts: list[str] = []
@@ -141,7 +142,8 @@ class Redactor:
             parts.append(text[last:start])
             parts.append(self._replacement(finding.kind, text[finding.start : finding.end]))
             last = finding.end
-            self.counts[finding.kind] = self.counts.get(finding.kind, 0) + 1
+            if count:
+                self.counts[finding.kind] = self.counts.get(finding.kind, 0) + 1
         parts.append(text[last:high])
         return "".join(parts)
 

@@ -301,10 +301,7 @@ def redact_stream(
 
 def clean_name(redactor: Redactor, name: str) -> str:
     """A file or member name with what the redactor finds in it replaced (not counted in any report)."""
-    counts = dict(redactor.counts)
-    cleaned = redactor.redact(name)[0]
-    redactor.counts = counts
-    return cleaned
+    return redactor.redact(name, count=False)[0]
 
 
 def _peek(source: IO[bytes]) -> bytes:

@@ -371,7 +371,7 @@ class SupportVault:
         # the file before the key: a process killed in between leaves a file the sweep finds, never a lone key
         out = os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         try:
-            key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
+            key = self._content_key(case_id, attachment_id)
             with out:
                 encryptor = StreamEncryptor(key, out, attachment_id.encode(), random=self._random)
                 encryptor.write(content)
@@ -465,7 +465,7 @@ class SupportVault:
             sealed_name = row.name
         owner = _owner(case_id, attachment_id)
         name = self._keyring.open(owner, "support.attachment.name", sealed_name).decode()
-        key = self._keyring.derive(owner, b"support.attachment:" + attachment_id.encode())
+        key = self._content_key(case_id, attachment_id)
         blob = self._root / case_id / f"{attachment_id}.blob"
 
         if not blob.exists():
@@ -726,6 +726,11 @@ class SupportVault:
             for directory in sorted(self._root.glob("SC-*")):
                 self._sweep(directory.name)
         return receipts
+
+    def _content_key(self, case_id: str, attachment_id: str) -> bytes:
+        """The attachment's content key: derived from its own data key (raises KeyDestroyedError once that
+        key is destroyed, which is the deletion)."""
+        return self._keyring.derive(_owner(case_id, attachment_id), b"support.attachment:" + attachment_id.encode())
 
     def _sweep(self, case_id: str, *, older_than: float | None = None) -> list[str]:
         """Crypto-shred and remove what an interrupted intake left in the case's directory: blob or partial
