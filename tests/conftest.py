@@ -7,9 +7,13 @@ with the reason. With ``CI=true`` a missing service or case file fails the test 
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +242,49 @@ def s3_bucket(kms_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, 
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
     return kms_endpoint, bucket
+
+
+@dataclass
+class Captured:
+    """What the local SMTP server received: one (envelope sender, recipients, parsed message) per mail."""
+
+    mails: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Captured]:
+    """A local SMTP server (aiosmtpd) on a free port, capturing every message; stopped after the test."""
+    from aiosmtpd.controller import Controller
+
+    captured = Captured(port=_free_port())
+    controller = Controller(captured, hostname=captured.host, port=captured.port)
+    controller.start()
+    try:
+        yield captured
+    finally:
+        controller.stop()

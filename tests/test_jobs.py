@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import structlog
 
-from charter.jobs import Jobs, RunnerLock, run_backups, run_purge
+from charter.jobs import Jobs, RunnerLock, run_backups, run_purge, run_security_clocks
 from charter.logs import configure_logging
 from charter.runtime import Runtime
+from charter.security import Mailer
 from charter.tenants import EventKind
-from tests.conftest import CONNECT_APP, connect_install, reopen_runtime
+from tests.conftest import CONNECT_APP, Captured, connect_install, reopen_runtime
 
 APP = CONNECT_APP
 
@@ -51,7 +52,7 @@ def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monk
     jobs.start()
     try:
         runs = jobs.next_runs()
-        assert set(runs) == {"purge", "purge-catch-up", "support-expiry", "backup"}
+        assert set(runs) == {"purge", "purge-catch-up", "support-expiry", "security-clocks", "backup"}
         daily = runs["purge"]
         assert (daily.hour, daily.minute, daily.tzinfo) == (3, 17, UTC)
         assert timedelta(0) < daily - datetime.now(UTC) <= timedelta(days=1)
@@ -142,3 +143,39 @@ def test_a_destination_that_is_down_is_logged_with_its_reason_and_without_a_trac
     assert line["reason"].startswith("backup destination 'offsite': cannot reach the S3 endpoint")
     assert line["reason"].count("backup destination 'offsite'") == 1  # the snapshot and the prune: said once
     assert [s.destination for s in runtime.backups.snapshots("local")] == ["local"]  # the local one was written
+
+
+def test_security_clocks_alert_by_log_and_mail_once_per_stage(
+    runtime: Runtime, smtp_server: Captured, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json=True)
+    report, _ = runtime.security.report(
+        summary="s", details="d", source="researcher", contact="researcher.fake@example.com", actor="t"
+    )
+    mailer = Mailer(host=smtp_server.host, port=smtp_server.port, security="plain", sender="charter@example.com")
+    assert run_security_clocks(runtime, mailer=mailer) == []
+    runtime.clock.advance(timedelta(hours=60))  # 12 h before the acknowledgement is due
+    (alert,) = run_security_clocks(runtime, mailer=mailer) or []
+    assert (alert.clock.name, alert.stage) == ("acknowledge", "due-soon")
+    assert run_security_clocks(runtime, mailer=mailer) == []  # once per stage
+    ((_, recipients, mail),) = smtp_server.mails
+    assert recipients == ["security@notes.example.com"]
+    assert mail["Subject"] == f"[Security] {report.id}: acknowledge deadline is due soon"
+    assert "in 12 h" in mail.get_content()
+    structlog.reset_defaults()
+    logged = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "security deadline" in x]
+    assert [(x["event"], x["report"], x["clock"]) for x in logged] == [
+        ("security deadline due soon", report.id, "acknowledge")
+    ]
+    assert "researcher.fake" not in str(logged)
+
+
+def test_a_failed_alert_mail_is_tried_again(runtime: Runtime, smtp_server: Captured) -> None:
+    runtime.security.report(summary="s", details="d", source="researcher", actor="t")
+    runtime.clock.advance(timedelta(days=5))  # breached
+    down = Mailer(host="127.0.0.1", port=9, security="plain", sender="charter@example.com", timeout=2)
+    assert run_security_clocks(runtime, mailer=down) == []
+    up = Mailer(host=smtp_server.host, port=smtp_server.port, security="plain", sender="charter@example.com")
+    (alert,) = run_security_clocks(runtime, mailer=up) or []
+    assert alert.stage == "breached" and len(smtp_server.mails) == 1
+    assert "is past due" in smtp_server.mails[0][2]["Subject"]

@@ -27,14 +27,20 @@ from sqlalchemy import text
 from charter.backup import BackupError
 from charter.logs import get_logger
 from charter.runtime import Runtime
+from charter.security import Alert, Mailer, MailError, email_address
 from charter.support import SupportReceipt
 from charter.tenants import Receipt
 
-__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge", "save_key_backups"]
+__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge", "run_security_clocks", "save_key_backups"]
 
 log = get_logger("charter.jobs")
 
-_LOCK_KEYS = {"purge": 0x4368617274657201, "backup": 0x4368617274657202, "support": 0x4368617274657203}
+_LOCK_KEYS = {
+    "purge": 0x4368617274657201,
+    "backup": 0x4368617274657202,
+    "support": 0x4368617274657203,
+    "security": 0x4368617274657204,
+}
 
 
 class RunnerLock:
@@ -106,6 +112,54 @@ def run_support_expiry(runtime: Runtime, *, actor: str = "scheduler") -> list[Su
             log.info("support data deleted", receipts=[(r.case_id, r.what) for r in receipts])
             save_key_backups(runtime, actor=actor)
         return receipts
+
+
+def _alert_mail(runtime: Runtime, mailer: Mailer, alert: Alert) -> None:
+    charter = runtime.charter
+    to = email_address(charter.security.report_to or charter.vendor.contacts.security)
+    if to is None:
+        raise MailError("the security contact is not an e-mail address")
+    clock, prefix = alert.clock, charter.security.subject_prefix or "[Security]"
+    due = clock.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    what = "is past due" if alert.stage == "breached" else "is due soon"
+    left = clock.left(runtime.clock.now())
+    hours = int(left.total_seconds() // 3600)
+    body = (
+        f"The {clock.name} deadline of {clock.report_id} {what}: {due} "
+        f"({'overdue by' if hours < 0 else 'in'} {abs(hours)} h).\n"
+        + (f"{clock.note}.\n" if clock.note else "")
+        + f"\nSee `charter security show {clock.report_id}` and `charter security status`.\n"
+    )
+    subject = f"{prefix} {clock.report_id}: {clock.name} deadline {what}"
+    mailer.send(mailer.message(to=to, subject=subject, body=body))
+
+
+def run_security_clocks(runtime: Runtime, *, mailer: Mailer | None = None) -> list[Alert] | None:
+    """Alert on every security clock that became due soon (its last quarter) or was breached since the last
+    run: a log warning (ids and times only), and an e-mail to the security contact when a mailer is set. An
+    alert whose e-mail failed is tried again on the next run. ``None`` when another process holds the lock.
+    """
+    with RunnerLock(runtime, "security") as acquired:
+        if not acquired:
+            return None
+        sent: list[Alert] = []
+        for alert in runtime.security.alerts():
+            clock = alert.clock
+            log.warning(
+                "security deadline " + ("breached" if alert.stage == "breached" else "due soon"),
+                report=clock.report_id,
+                clock=clock.name,
+                due=clock.due_at.isoformat(),
+            )
+            if mailer is not None:
+                try:
+                    _alert_mail(runtime, mailer, alert)
+                except MailError as exc:
+                    log.error("security alert e-mail not sent", report=clock.report_id, reason=str(exc))
+                    continue
+            if runtime.security.alerted(alert):
+                sent.append(alert)
+        return sent
 
 
 def save_key_backups(runtime: Runtime, *, actor: str) -> list[str]:
@@ -194,11 +248,14 @@ class Jobs:
 
     Args:
         runtime: the opened runtime.
+        mailer: where security alerts are e-mailed (log only when ``None``).
         purge_at: the daily purge time, ``HH:MM`` in UTC (off the hour, as Atlassian asks of periodic jobs).
     """
 
-    def __init__(self, runtime: Runtime, *, purge_at: str = "03:17") -> None:
+    def __init__(self, runtime: Runtime, *, purge_at: str = "03:17", mailer: Mailer | None = None) -> None:
         self._runtime = runtime
+        self._mailer = mailer
+        self._warned_on: str | None = None
         hour, minute = (int(part) for part in purge_at.split(":"))
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._scheduler.add_job(
@@ -222,6 +279,15 @@ class Jobs:
         with _quiet_failures("support-expiry"):
             run_support_expiry(self._runtime)
 
+    def _security(self) -> None:
+        with _quiet_failures("security-clocks"):
+            run_security_clocks(self._runtime, mailer=self._mailer)
+            today = self._runtime.clock.now().date().isoformat()
+            if self._warned_on != today:  # once a day per process
+                self._warned_on = today
+                for warning in self._runtime.security.warnings():
+                    log.warning("security.txt", warning=warning)
+
     def start(self) -> None:
         """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
         are due by time, so this one run catches up whatever was missed while the service was down."""
@@ -235,6 +301,14 @@ class Jobs:
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC) + timedelta(seconds=75),
+        )
+        self._scheduler.add_job(
+            self._security,
+            IntervalTrigger(minutes=5, timezone="UTC"),
+            id="security-clocks",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=30),
         )
         if self._runtime.charter.backups is not None and self._runtime.charter.backups.enabled:
             self._scheduler.add_job(

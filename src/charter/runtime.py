@@ -18,6 +18,7 @@ from charter.backup import BackupService
 from charter.clock import Clock
 from charter.crypto import DecryptionError, EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
 from charter.policy import Charter
+from charter.security import SecurityDesk
 from charter.store import (
     KEYS_FILE,
     Database,
@@ -113,6 +114,7 @@ class Runtime:
     purger: Purger
     backups: BackupService
     support: SupportVault
+    security: SecurityDesk
 
     _serving: int | None = None
 
@@ -205,4 +207,5 @@ def open_runtime(
         purger=Purger(database, keyring, audit, clock=clock, retention=charter.retention.tenant_data_after_uninstall),
         backups=BackupService(charter, database, keyring, audit, clock=clock, data_dir=directory, environ=environ),
         support=SupportVault(charter, database, keyring, audit, clock=clock, root=directory / "support"),
+        security=SecurityDesk(charter, database, keyring, audit, clock=clock),
     )

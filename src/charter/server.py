@@ -24,9 +24,10 @@ from charter.logs import get_logger
 from charter.policy import Charter
 from charter.runtime import Runtime, SetupError, open_runtime
 from charter.sdk import Routes
+from charter.security import Mailer, MailError
 from charter.statement import build_statement, render
 from charter.store import list_statement_versions, record_statement
-from charter.web import AtlassianServices, create_app
+from charter.web import AtlassianServices, FormLimiter, create_app
 
 __all__ = ["ServeError", "Settings", "load_routes", "prepare"]
 
@@ -48,6 +49,8 @@ class Settings:
         jwks_ttl, jwks_cooldown, jwks_max_stale, fetch_timeout: key cache policy in seconds
             (``CHARTER_JWKS_TTL``, ``CHARTER_JWKS_COOLDOWN``, ``CHARTER_JWKS_MAX_STALE``,
             ``CHARTER_FETCH_TIMEOUT``).
+        rate_limit_url: ``CHARTER_RATE_LIMIT_URL``: where the disclosure form's rate limit is counted,
+            ``memory://`` (default, per process) or ``redis://host:6379/0`` (shared by every replica).
     """
 
     forge_jwks_url: str = FORGE_JWKS_URL
@@ -57,6 +60,7 @@ class Settings:
     jwks_cooldown: float = 60.0
     jwks_max_stale: float = 24 * 3600.0
     fetch_timeout: float = 3.0
+    rate_limit_url: str = "memory://"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -80,6 +84,11 @@ class Settings:
                 if parts.scheme != "https" and not local:
                     raise ServeError(f"{var} must be an https:// URL (http only for localhost)")
                 values[name] = url
+        if "CHARTER_RATE_LIMIT_URL" in env:
+            url = env["CHARTER_RATE_LIMIT_URL"].strip()
+            if urlsplit(url).scheme not in ("memory", "redis", "rediss"):
+                raise ServeError("CHARTER_RATE_LIMIT_URL must be memory://, redis://host:port/db or rediss://...")
+            values["rate_limit_url"] = url
         numbers = (
             ("leeway", "CHARTER_TOKEN_LEEWAY"),
             ("jwks_ttl", "CHARTER_JWKS_TTL"),
@@ -160,6 +169,16 @@ def _services(runtime: Runtime, settings: Settings) -> AtlassianServices:
     )
 
 
+def _form_limiter(runtime: Runtime, settings: Settings) -> FormLimiter:
+    """The disclosure form's rate limit: in memory, or in Redis (``CHARTER_RATE_LIMIT_URL``) shared by replicas.
+    Client addresses are digested under a key derived from the key store, the same in every replica."""
+    secret = runtime.keyring.derive("charter:rate-limit", b"security-form")
+    try:
+        return FormLimiter(settings.rate_limit_url, secret)
+    except Exception as exc:  # the limits library raises its own errors for a bad URL or a missing driver
+        raise ServeError(f"CHARTER_RATE_LIMIT_URL cannot be used: {type(exc).__name__}") from None
+
+
 def prepare(
     charter: Charter,
     *,
@@ -219,7 +238,25 @@ def prepare(
                 version=stored.version,
             )
     services = _services(runtime, settings) if charter.vendor_hosted_apps else None
-    jobs = Jobs(runtime) if scheduler else None
-    app = create_app(charter, database, clock=clock, services=services, routes=routes, close=runtime.close, jobs=jobs)
+    try:
+        mailer = Mailer.from_env(charter, os.environ)
+    except MailError as exc:
+        runtime.close()
+        raise ServeError(str(exc)) from None
+    if mailer is None and scheduler:
+        log.warning("CHARTER_SMTP_URL is not set: security deadline alerts are logged, not e-mailed")
+    jobs = Jobs(runtime, mailer=mailer) if scheduler else None
+    limiter = _form_limiter(runtime, settings)
+    app = create_app(
+        charter,
+        database,
+        clock=clock,
+        services=services,
+        routes=routes,
+        close=runtime.close,
+        jobs=jobs,
+        security=runtime.security,
+        limiter=limiter,
+    )
     app.state.runtime = runtime
     return app, database.display_url if database_url else str(runtime.data_dir)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,16 +19,6 @@ VECTORS = json.loads((Path(__file__).parent / "vectors" / "b17.json").read_text(
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@pytest.fixture(params=["UTC", "Asia/Kolkata", "America/Los_Angeles", "Europe/Berlin"])
-def host_tz(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The process runs in another time zone: nothing may change."""
-    monkeypatch.setenv("TZ", request.param)
-    time.tzset()
-    yield request.param
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_vectors_match_atlassian_maxima() -> None:

@@ -22,7 +22,8 @@ def fields(text: str) -> dict[str, list[str]]:
 def test_required_fields_and_formats() -> None:
     txt = render_security_txt(charter_of(BASE))
     f = fields(txt)
-    assert f["Contact"] == ["mailto:security@notes.example.com"]
+    # the address first (RFC 9116 2.5.3: in order of preference), then the disclosure form `charter serve` answers
+    assert f["Contact"] == ["mailto:security@notes.example.com", "https://notes.example.com/security/report"]
     assert f["Expires"] == ["2027-09-30T00:00:00.000Z"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", f["Expires"][0])
     assert f["Preferred-Languages"] == ["en, de"]
@@ -42,7 +43,7 @@ def test_explicit_report_address_and_optional_fields() -> None:
         text,
     )
     f = fields(render_security_txt(charter_of(text)))
-    assert f["Contact"] == ["https://notes.example.com/security/report"]
+    assert f["Contact"] == ["https://notes.example.com/security/report"]  # the form, named once
     assert f["Policy"] == ["https://notes.example.com/disclosure"]
     assert f["Hiring"] == ["https://notes.example.com/jobs"]
     assert f["Encryption"] == ["https://notes.example.com/pgp.txt"]
@@ -51,4 +52,4 @@ def test_explicit_report_address_and_optional_fields() -> None:
 def test_without_a_statement_url_there_is_no_canonical_or_policy() -> None:
     f = fields(render_security_txt(charter_of(edit('url = "https://notes.example.com/trust"\n', ""))))
     assert "Canonical" not in f and "Policy" not in f
-    assert "Contact" in f and "Expires" in f
+    assert f["Contact"] == ["mailto:security@notes.example.com"] and "Expires" in f

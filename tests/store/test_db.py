@@ -40,10 +40,14 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
         "support_cases",
         "support_attachments",
         "support_messages",
+        "security_reports",
+        "security_notifications",
+        "security_alerts",
+        "tenant_contacts",
     } <= tables
     assert "data_keys" not in tables  # keys live in the key store, never beside the data
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     assert db.ping()
     db.close()
 

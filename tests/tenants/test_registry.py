@@ -193,3 +193,16 @@ def test_concurrent_duplicate_deliveries_record_one_event(
     assert errors == []
     assert [e.kind for e in registry.events(tenant.id)] == [EventKind.INSTALLED, EventKind.UNINSTALLED]
     assert registry.by_client_key(APP, "fake-client-key-1111").state is State.UNINSTALLED  # type: ignore[union-attr]
+
+
+def test_the_app_version_a_forge_tenant_runs_is_recorded_and_follows_upgrades(registry: Registry) -> None:
+    tenant = registry.forge_seen(FORGE_APP, replace(INVOCATION, app_version="2.2.0"), installed=True)
+    assert tenant.app_version == "2.2.0"
+    cached = registry.cached_forge_tenant(replace(INVOCATION, app_version="2.2.0"))
+    assert cached is not None and cached.app_version == "2.2.0"
+    # a newer version is not served from the cache: it is recorded
+    assert registry.cached_forge_tenant(replace(INVOCATION, app_version="2.3.1")) is None
+    upgraded = registry.forge_seen(FORGE_APP, replace(INVOCATION, app_version="2.3.1"))
+    assert upgraded.app_version == "2.3.1" and registry.get(tenant.id).app_version == "2.3.1"
+    # a token without a version keeps the last one known
+    assert registry.forge_seen(FORGE_APP, replace(INVOCATION, app_version=None)).app_version == "2.3.1"

@@ -24,6 +24,7 @@ from charter.cli._common import (
 )
 from charter.cli._maintenance import audit_app, keys_app, purge, records_app, tenants_app
 from charter.cli._redact import redact
+from charter.cli._security import deps_app, security_app
 from charter.cli._support import support_app
 from charter.clock import SystemClock
 from charter.policy import CATEGORIES, HOSTING_MODELS, check_file, is_personal, schema_reference, starter_charter
@@ -47,6 +48,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(records_app, name="records")
 app.add_typer(support_app, name="support")
+app.add_typer(security_app, name="security")
+app.add_typer(deps_app, name="deps")
 
 
 def _version(value: bool) -> None:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from charter.store._types import UTCDateTime
@@ -17,10 +29,14 @@ __all__ = [
     "KeyBase",
     "PurgeRow",
     "RecordRow",
+    "SecurityAlertRow",
+    "SecurityNotificationRow",
+    "SecurityReportRow",
     "StatementVersionRow",
     "SupportAttachmentRow",
     "SupportCaseRow",
     "SupportMessageRow",
+    "TenantContactRow",
     "TenantEventRow",
     "TenantRow",
 ]
@@ -93,6 +109,7 @@ class TenantRow(Base):
     cloud_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     workspace_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     product: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    app_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     base_url: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     shared_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     secret_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -214,3 +231,90 @@ class SupportMessageRow(Base):
     author: Mapped[str] = mapped_column(String(16))  # customer or staff
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SecurityReportRow(Base):
+    """A vulnerability report or dependency finding on the security desk, with its clocks (aware UTC).
+
+    What a person wrote (reporter, contact, summary, details, advisory text) is sealed under the report's own
+    data key (owner ``charter:security:<id>``); the columns in clear are ids, states, scores and times.
+    """
+
+    __tablename__ = "security_reports"
+    __table_args__ = (Index("ix_security_reports_state", "state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # report, dependency
+    source: Mapped[str] = mapped_column(String(16))
+    intake: Mapped[str] = mapped_column(String(16))  # cli, form, mailbox, deps-audit
+    intake_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    state: Mapped[str] = mapped_column(String(24))
+    app_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    affected: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    fixed_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cvss_vector: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    score_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    duplicate_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    reporter: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    contact: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    summary: Mapped[bytes] = mapped_column(LargeBinary)
+    details: Mapped[bytes] = mapped_column(LargeBinary)
+    advisory: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fix_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fix_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    breach_aware_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    authority_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    customers_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    authority_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    customers_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SecurityNotificationRow(Base):
+    """One notification e-mail to one tenant about one report: its outcome, never its address in clear."""
+
+    __tablename__ = "security_notifications"
+    __table_args__ = (UniqueConstraint("report_id", "kind", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(String(32), ForeignKey("security_reports.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # fix, breach
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed, no-contact
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SecurityAlertRow(Base):
+    """An alert sent for a clock at a stage (``due-soon``, ``breached``): each is sent once."""
+
+    __tablename__ = "security_alerts"
+    __table_args__ = (PrimaryKeyConstraint("report_id", "clock", "stage"),)
+
+    report_id: Mapped[str] = mapped_column(String(32), ForeignKey("security_reports.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(24))
+    stage: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TenantContactRow(Base):
+    """The e-mail address a tenant's admins are notified at, sealed under the tenant's data key (so a purge's
+    crypto-shredding removes it with the rest)."""
+
+    __tablename__ = "tenant_contacts"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -50,6 +50,8 @@ class Tenant:
         state: the lifecycle state.
         state_since: when it entered that state (event time, aware UTC).
         clock_started_at: when access ended (the retention clock), or ``None``.
+        app_version: the app version last seen (Forge ``app.appVersion``); ``None`` when the platform does not
+            say (Connect serves every tenant the vendor's current version).
     """
 
     id: str
@@ -63,6 +65,7 @@ class Tenant:
     state: State
     state_since: datetime
     clock_started_at: datetime | None
+    app_version: str | None = None
 
     @property
     def present(self) -> bool:
@@ -83,6 +86,7 @@ def _tenant(row: TenantRow) -> Tenant:
         state=State(row.state),
         state_since=row.state_since,
         clock_started_at=row.clock_started_at,
+        app_version=row.app_version,
     )
 
 
@@ -189,6 +193,8 @@ class Registry:
             entry = self._forge.get(invocation.installation_id)
         if entry is None or self._clock.monotonic() - entry[1] >= self._ttl or entry[0].state is not State.ACTIVE:
             return None
+        if invocation.app_version is not None and invocation.app_version[:64] != entry[0].app_version:
+            return None  # an upgrade: record the version the tenant now runs
         return entry[0]
 
     def connect_secret(self, app_key: str, client_key: str) -> tuple[Tenant, bytes] | None:
@@ -379,6 +385,8 @@ class Registry:
                         installed = True
                     row.cloud_id = invocation.cloud_id or row.cloud_id
                     row.workspace_id = invocation.workspace_id or row.workspace_id
+                    if invocation.app_version is not None and invocation.app_version[:64] != row.app_version:
+                        row.app_version = invocation.app_version[:64]
                     if installed:
                         self._record(session, row, Event(EventKind.INSTALLED, at))
                     elif invocation.license_active is False:

@@ -18,9 +18,11 @@ from charter.clock import Clock, SystemClock
 from charter.logs import get_logger
 from charter.policy import Charter
 from charter.sdk import IFRAME_SCOPE_KEY, Routes
+from charter.security import SecurityDesk
 from charter.store import Database
 from charter.web._atlassian import AtlassianServices, atlassian_routes
 from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
+from charter.web._security import FormLimiter, security_routes
 
 __all__ = ["RequestLimits", "SecurityHeaders", "create_app"]
 
@@ -178,11 +180,14 @@ def create_app(
     routes: Routes | None = None,
     close: Callable[[], None] | None = None,
     jobs: Background | None = None,
+    security: SecurityDesk | None = None,
+    limiter: FormLimiter | None = None,
 ) -> Starlette:
     """Build the ASGI app serving ``charter``'s trust pages.
 
     Routes: ``/trust`` (HTML statement), ``/trust/statement.md``, ``/trust/statement.txt``,
-    ``/trust/marketplace.json``, ``/.well-known/security.txt`` (RFC 9116), ``/healthz``.
+    ``/trust/marketplace.json``, ``/.well-known/security.txt`` (RFC 9116), ``/healthz``; with the security
+    desk, the disclosure form ``/security/report`` and ``/trust/advisories`` (HTML and ``.json``).
 
     Args:
         charter: a validated charter (see :func:`charter.policy.load_charter`).
@@ -194,6 +199,8 @@ def create_app(
         routes: the vendor's declared routes (needs ``services``).
         close: called at shutdown instead of ``database.close()`` (to close everything the caller opened).
         jobs: background jobs started with the app and stopped before it closes.
+        security: the security desk (the disclosure form and the advisories).
+        limiter: the form's rate limit (per process, with a random key, when ``None``).
 
     Raises:
         ValueError: ``routes`` without ``services``.
@@ -228,6 +235,11 @@ def create_app(
         Route("/.well-known/security.txt", _serve(docs.security_txt)),
         Route("/healthz", healthz),
     ]
+    if security is not None:
+        import os
+
+        limiter = limiter or FormLimiter("memory://", os.urandom(32))
+        routes_list += security_routes(charter, security, limiter, clock=clock, stylesheet=STYLESHEET_PATH)
     if services is not None:
         # The app's own routes first: they carry the traffic, and Starlette tries routes in order.
         routes_list = atlassian_routes(charter, services, routes) + routes_list
