@@ -445,3 +445,12 @@ def test_the_acknowledgement_is_sent_before_the_state_moves(runtime: Any, smtp_s
     anonymous = _report(runtime, contact=None)
     with pytest.raises(DeskError, match="no contact address"):
         desk.send_acknowledgement(anonymous.id, mailer=up, actor="cli")
+
+
+def test_a_breach_found_after_a_report_was_closed_still_runs_its_clocks(runtime: Any) -> None:
+    desk: SecurityDesk = runtime.security
+    report = _report(runtime)
+    closed = desk.reject(report.id, actor="cli")
+    desk.confirm_breach(report.id, actor="cli")
+    assert desk.get(report.id).closed_at == closed.closed_at  # not reset by the later change
+    assert [c.name for c in desk.clocks()] == ["breach-authority", "breach-customers"]

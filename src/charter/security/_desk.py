@@ -564,7 +564,7 @@ class SecurityDesk:
                 change(row, now)
             row.state = to
             row.updated_at = now
-            if to in CLOSED:
+            if to in CLOSED and before != to:
                 row.closed_at = now
             self._audit.record(
                 "security.transition",
@@ -787,8 +787,8 @@ class SecurityDesk:
     # -- clocks -----------------------------------------------------------------------------------------
 
     def clocks(self) -> list[DeskClock]:
-        """Every running clock of every open report, soonest due first."""
-        running = [c for r in self.reports(open_only=True) for c in r.clocks()]
+        """Every running clock, soonest due first (a breach found after a report was closed still runs)."""
+        running = [c for r in self.reports() for c in r.clocks()]
         return sorted(running, key=lambda c: c.due_at)
 
     def alerts(self) -> list[Alert]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,21 +62,17 @@ class FormLimiter:
         return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()[:32]
 
     def hit(self, address: str) -> int | None:
-        """Count one post from ``address``; ``None`` when allowed, else seconds until the next is allowed."""
+        """Count one post from ``address``; ``None`` when allowed, else seconds until the next is allowed.
+
+        Each count is one atomic step of the storage (Redis: a Lua script), so replicas never both take the
+        last slot.
+        """
         client = self._client(address)
-        for item, keys in ((PER_CLIENT, ("security-form", client)), (OVERALL, ("security-form", "all"))):
-            if not self._limiter.test(item, *keys):
-                reset, _remaining = self._limiter.get_window_stats(item, *keys)
-                return max(1, int(reset - self._storage_now()))
-        self._limiter.hit(PER_CLIENT, "security-form", client)
-        self._limiter.hit(OVERALL, "security-form", "all")
+        for item, key in ((PER_CLIENT, client), (OVERALL, "all")):
+            if not self._limiter.hit(item, "security-form", key):
+                reset, _remaining = self._limiter.get_window_stats(item, "security-form", key)
+                return max(1, int(reset - time.time()))
         return None
-
-    @staticmethod
-    def _storage_now() -> float:
-        import time
-
-        return time.time()
 
 
 def security_routes(
