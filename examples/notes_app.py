@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -69,8 +70,11 @@ async def add_note(ctx: TenantContext, request: Request) -> Response:
     # Keys sort by creation: a zero-padded count of the issue's notes, plus randomness against races.
     count = len(await ctx.records.list("note", prefix=f"{issue_key}/"))
     key = f"{issue_key}/{count:06d}-{secrets.token_hex(4)}"
-    await ctx.records.put("note", key, {"text": text.strip()})
-    await ctx.records.put("note-author", key, ctx.account_id)
+    # Both records hold the author's personal data: naming the account lets Charter report it to Atlassian's
+    # personal-data reporting API and erase both records when Atlassian says the account was closed.
+    accounts = {ctx.account_id: datetime.now(UTC)}
+    await ctx.records.put("note", key, {"text": text.strip()}, accounts=accounts)
+    await ctx.records.put("note-author", key, ctx.account_id, accounts=accounts)
     return JSONResponse({"id": key.split("/", 1)[1]}, status_code=201)
 
 

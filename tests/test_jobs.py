@@ -52,7 +52,14 @@ def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monk
     jobs.start()
     try:
         runs = jobs.next_runs()
-        assert set(runs) == {"purge", "purge-catch-up", "support-expiry", "security-clocks", "backup"}
+        assert set(runs) == {
+            "purge",
+            "purge-catch-up",
+            "support-expiry",
+            "security-clocks",
+            "personal-data-report",
+            "backup",
+        }
         daily = runs["purge"]
         assert (daily.hour, daily.minute, daily.tzinfo) == (3, 17, UTC)
         assert timedelta(0) < daily - datetime.now(UTC) <= timedelta(days=1)
@@ -179,3 +186,23 @@ def test_a_failed_alert_mail_is_tried_again(runtime: Runtime, smtp_server: Captu
     (alert,) = run_security_clocks(runtime, mailer=up) or []
     assert alert.stage == "breached" and len(smtp_server.mails) == 1
     assert "is past due" in smtp_server.mails[0][2]["Subject"]
+
+
+def test_the_personal_data_report_runs_when_configured(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    from charter.jobs import run_personal_data_report
+    from tests.privacy.fake_atlassian import Reply, fake_reporting_api
+
+    tenant = connect_install(runtime.registry, "fake-client-key-report", runtime.clock.now())
+    runtime.store.put(tenant, "note-author", "a1", {"name": "n"}, accounts={"fake-acct-job": runtime.clock.now()})
+    configure_logging(json=True)
+    assert run_personal_data_report(runtime, environ={}) is None  # not configured: logged, nothing sent
+    structlog.reset_defaults()
+    [line] = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "not reported" in x]
+    assert line["due"] == 1 and line["level"] == "error"
+    with fake_reporting_api(runtime.clock) as api:
+        api.script = [Reply.accounts(("fake-acct-job", "closed"))]
+        environ = {"CHARTER_REPORT_ACCOUNTS_URL": api.url, "CHARTER_REPORT_ACCOUNTS_TOKEN": "fake-token"}
+        result = run_personal_data_report(runtime, environ=environ)
+        assert result is not None and result.reported == 1 and len(result.closed) == 1
+        assert runtime.store.get(tenant, "note-author", "a1") is None
+        assert run_personal_data_report(runtime, environ=environ).posts == 0  # type: ignore[union-attr]

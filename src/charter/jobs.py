@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,12 +26,21 @@ from sqlalchemy import text
 
 from charter.backup import BackupError
 from charter.logs import get_logger
+from charter.privacy import ReportRun
 from charter.runtime import Runtime
 from charter.security import Alert, Mailer, MailError, email_address
 from charter.support import SupportReceipt
 from charter.tenants import Receipt
 
-__all__ = ["Jobs", "RunnerLock", "run_backups", "run_purge", "run_security_clocks", "save_key_backups"]
+__all__ = [
+    "Jobs",
+    "RunnerLock",
+    "run_backups",
+    "run_personal_data_report",
+    "run_purge",
+    "run_security_clocks",
+    "save_key_backups",
+]
 
 log = get_logger("charter.jobs")
 
@@ -40,6 +49,7 @@ _LOCK_KEYS = {
     "backup": 0x4368617274657202,
     "support": 0x4368617274657203,
     "security": 0x4368617274657204,
+    "privacy": 0x4368617274657205,
 }
 
 
@@ -131,7 +141,7 @@ def _alert_mail(runtime: Runtime, mailer: Mailer, alert: Alert) -> None:
         + f"\nSee `charter security show {clock.report_id}` and `charter security status`.\n"
     )
     subject = f"{prefix} {clock.report_id}: {clock.name} deadline {what}"
-    mailer.send(mailer.message(to=to, subject=subject, body=body))
+    mailer.send(mailer.message(to=to, subject=subject, body=body, at=runtime.clock.now()))
 
 
 def run_security_clocks(runtime: Runtime, *, mailer: Mailer | None = None) -> list[Alert] | None:
@@ -160,6 +170,42 @@ def run_security_clocks(runtime: Runtime, *, mailer: Mailer | None = None) -> li
             if runtime.security.alerted(alert):
                 sent.append(alert)
         return sent
+
+
+def run_personal_data_report(runtime: Runtime, *, environ: Mapping[str, str] | None = None) -> ReportRun | None:
+    """Report the account ids that are due to Atlassian's personal-data reporting API and act on the answers
+    (:class:`charter.privacy.AccountReporter`). ``None`` when skipped: another process holds the lock, or no
+    token is configured (logged as an error when accounts are due: the promise is not being kept).
+    """
+    import httpx
+
+    from charter.privacy import AccountReporter, reporting_settings
+
+    with RunnerLock(runtime, "privacy") as acquired:
+        if not acquired:
+            return None
+        url, token = reporting_settings(os.environ if environ is None else environ)
+        with httpx.Client(timeout=30, follow_redirects=False) as client:
+            reporter = AccountReporter(
+                runtime.charter,
+                runtime.database,
+                runtime.keyring,
+                runtime.audit,
+                clock=runtime.clock,
+                support=runtime.support,
+                client=client,
+                url=url,
+                token=(lambda: token) if token else None,
+            )
+            if token is None:
+                due = len(reporter.due())
+                if due:
+                    log.error("personal data held but CHARTER_REPORT_ACCOUNTS_TOKEN is not set: not reported", due=due)
+                return None
+            result = reporter.run()
+        if result.closed or result.updated:
+            save_key_backups(runtime, actor="scheduler")
+        return result
 
 
 def save_key_backups(runtime: Runtime, *, actor: str) -> list[str]:
@@ -288,6 +334,10 @@ class Jobs:
                 for warning in self._runtime.security.warnings():
                     log.warning("security.txt", warning=warning)
 
+    def _privacy(self) -> None:
+        with _quiet_failures("personal-data-report"):
+            run_personal_data_report(self._runtime)
+
     def start(self) -> None:
         """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
         are due by time, so this one run catches up whatever was missed while the service was down."""
@@ -309,6 +359,14 @@ class Jobs:
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+        )
+        self._scheduler.add_job(  # hourly, off the hour (Atlassian asks periodic jobs to avoid round times)
+            self._privacy,
+            CronTrigger(minute=23, timezone="UTC"),
+            id="personal-data-report",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3000,
         )
         if self._runtime.charter.backups is not None and self._runtime.charter.backups.enabled:
             self._scheduler.add_job(

@@ -18,6 +18,7 @@ from charter.backup import BackupService
 from charter.clock import Clock
 from charter.crypto import DecryptionError, EnvKeyProvider, KekRing, KeyProviderError, KmsKeyProvider, file_kek_ring
 from charter.policy import Charter
+from charter.privacy import DsrDesk, MarketplaceContacts
 from charter.security import SecurityDesk
 from charter.store import (
     KEYS_FILE,
@@ -102,6 +103,9 @@ def kek_ring(charter: Charter, data_dir: Path, environ: Mapping[str, str], *, ne
 class Runtime:
     """Everything that holds Charter's state, opened from one charter and one data directory."""
 
+    # the fields are the controls over that state: tenants and records, keys, backups, the support vault,
+    # the security desk, Marketplace contacts and data subject requests
+
     charter: Charter
     data_dir: Path
     clock: Clock
@@ -115,6 +119,8 @@ class Runtime:
     backups: BackupService
     support: SupportVault
     security: SecurityDesk
+    contacts: MarketplaceContacts
+    dsr: DsrDesk
 
     _serving: int | None = None
 
@@ -194,6 +200,9 @@ def open_runtime(
 
             shutil.rmtree(Path(data_dir).expanduser(), ignore_errors=True)
         raise SetupError(str(exc)) from None
+    store = TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock)
+    support = SupportVault(charter, database, keyring, audit, clock=clock, root=directory / "support")
+    contacts = MarketplaceContacts(charter, database, keyring, audit, clock=clock)
     return Runtime(
         charter=charter,
         data_dir=directory,
@@ -203,9 +212,11 @@ def open_runtime(
         keyring=keyring,
         audit=audit,
         registry=Registry(database, keyring, clock=clock, audit=audit),
-        store=TenantStore(database, keyring, kinds=[item.name for item in charter.inventory.items], clock=clock),
+        store=store,
         purger=Purger(database, keyring, audit, clock=clock, retention=charter.retention.tenant_data_after_uninstall),
         backups=BackupService(charter, database, keyring, audit, clock=clock, data_dir=directory, environ=environ),
-        support=SupportVault(charter, database, keyring, audit, clock=clock, root=directory / "support"),
+        support=support,
         security=SecurityDesk(charter, database, keyring, audit, clock=clock),
+        contacts=contacts,
+        dsr=DsrDesk(charter, database, keyring, audit, clock=clock, store=store, support=support, contacts=contacts),
     )

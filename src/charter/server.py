@@ -257,6 +257,7 @@ def prepare(
         jobs=jobs,
         security=runtime.security,
         limiter=limiter,
+        contacts=runtime.contacts,
     )
     app.state.runtime = runtime
     return app, database.display_url if database_url else str(runtime.data_dir)

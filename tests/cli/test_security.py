@@ -143,7 +143,11 @@ def test_from_three_intakes_to_a_notification(
 
     code, out, _ = cli(data_dir, "security", "draft", cli_id, "release-notes")
     assert code == 0 and "### Security fix in 2.3.1" in out and "critical-severity" in out
-    code, out, _ = cli(data_dir, "security", "disclose", cli_id, "--title", "SQL injection in search")
+    advisory = tmp_path / "advisory.md"
+    advisory.write_text("Search was open to SQL injection.\n\nUpgrade to **2.3.1**.\n")
+    code, out, _ = cli(
+        data_dir, "security", "disclose", cli_id, "--title", "SQL injection in search", "--text-file", str(advisory)
+    )
     assert code == 0 and out.strip() == f"{cli_id}: disclosed"
 
     code, out, _ = cli(data_dir, "security", "status")

@@ -3,8 +3,10 @@ served, and each attack is refused with 401."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -75,7 +77,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_forge_requests(served: tuple[str, Path, Path]) -> None:
-    url, log, _ = served
+    url, log, data = served
     now = time.time()
     event = {
         "eventType": "avi:forge:installed:app",
@@ -85,6 +87,10 @@ def test_forge_requests(served: tuple[str, Path, Path]) -> None:
     assert httpx.post(f"{url}/forge/notes/FAKE-7", json={"text": "hello"}, headers=bearer(fit(now))).status_code == 201
     notes = httpx.get(f"{url}/forge/notes/FAKE-7", headers=bearer(fit(now))).json()["notes"]
     assert [(n["text"], n["author"]) for n in notes] == [("hello", "557058:fake-user-0001")]
+    # both records are reported to Atlassian's personal-data reporting API as holding the author's data
+    with contextlib.closing(sqlite3.connect(data / "charter.db")) as db:
+        refs = sorted(db.execute("SELECT holder, account_id FROM account_refs").fetchall())
+    assert refs == [("note", "557058:fake-user-0001"), ("note-author", "557058:fake-user-0001")]
     attacks = {
         "none": forged({"alg": "none", "kid": "fake-forge-kid-1"}, fit_claims(now)),
         "rs512": fit(now, alg="RS512"),

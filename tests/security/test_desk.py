@@ -97,8 +97,17 @@ def test_received_times_are_checked(runtime: Any) -> None:
         ("summary", "  ", "summary is required"),
         ("summary", "x" * 301, "longer than 300"),
         ("details", "", "details is required"),
-        ("details", "a\x00b", "control characters"),
+        ("details", "a\x00b", "control or invisible characters"),
         ("contact", "not an address", "e-mail address"),
+        ("contact", "a@example.com, victim.fake@example.com", "one e-mail address"),
+        ("contact", "a@example.com\nBcc: victim.fake@example.com", "one e-mail address"),
+        ("contact", "Fake <a@example.com>", "one e-mail address"),
+        ("contact", "\u00fc@ex\u00e4mple.com", "one e-mail address"),
+        ("summary", "safe \u202e txt.exe", "invisible characters"),
+        ("details", "zero\u200bwidth", "invisible characters"),
+        ("actor", "", "staff id"),
+        ("actor", "alice@example.com", "staff id"),
+        ("received_at", NOW - timedelta(days=400), "more than a year ago"),
         ("source", "twitter", "source 'twitter'"),
         ("app_key", "com.example.unknown", "not in the charter"),
     ],
@@ -117,7 +126,10 @@ def test_the_whole_life_of_a_report_is_audited(runtime: Any, smtp_server: Captur
     desk.start_fix(report.id, actor="staff-01")
     desk.fixed(report.id, version="2.3.1", actor="staff-01")
     desk.released(report.id, actor="staff-01")
-    done = desk.disclose(report.id, title="XSS in the notes macro", actor="staff-01", credit=True)
+    with pytest.raises(DeskError, match="write the advisory's text"):
+        desk.disclose(report.id, title="XSS in the notes macro", actor="staff-01", text=None)
+    text = desk.draft(report.id, "advisory", title="XSS in the notes macro") + "\nUpgrade to 2.3.1.\n"
+    done = desk.disclose(report.id, title="XSS in the notes macro", actor="staff-01", text=text, credit=True)
     assert done.state == "disclosed" and not done.open and done.clocks() == []
     assert _transitions(runtime, report.id) == [
         ("received", "acknowledged"),
@@ -140,7 +152,7 @@ def test_transitions_the_states_do_not_allow_are_refused(runtime: Any) -> None:
     with pytest.raises(DeskError, match="received: it can move to acknowledged, duplicate, not-a-vulnerability"):
         desk.triage(report.id, cvss=HIGH, actor="cli")
     with pytest.raises(DeskError, match="only a released fix is disclosed"):
-        desk.disclose(report.id, title="t", actor="cli")
+        desk.disclose(report.id, title="t", actor="cli", text="x")
     other = _report(runtime)
     desk.reject(other.id, duplicate_of=report.id, actor="cli")
     assert desk.get(other.id).state == "duplicate" and desk.get(other.id).duplicate_of == report.id
@@ -454,3 +466,30 @@ def test_a_breach_found_after_a_report_was_closed_still_runs_its_clocks(runtime:
     desk.confirm_breach(report.id, actor="cli")
     assert desk.get(report.id).closed_at == closed.closed_at  # not reset by the later change
     assert [c.name for c in desk.clocks()] == ["breach-authority", "breach-customers"]
+
+
+def test_a_fix_version_must_be_a_version_outside_the_affected_range(runtime: Any) -> None:
+    desk: SecurityDesk = runtime.security
+    report = _report(runtime)
+    desk.acknowledge(report.id, actor="cli")
+    desk.triage(report.id, cvss=HIGH, affected="<2.0", actor="cli")
+    desk.start_fix(report.id, actor="cli")
+    with pytest.raises(DeskError, match="inside the affected range"):
+        desk.fixed(report.id, version="1.5", actor="cli")
+    with pytest.raises(DeskError, match="not a version"):
+        desk.fixed(report.id, version="two", actor="cli")
+    assert desk.fixed(report.id, version="2.0.1", actor="cli").fixed_version == "2.0.1"
+
+
+def test_credit_needs_a_name_and_awareness_a_plausible_date(runtime: Any) -> None:
+    desk: SecurityDesk = runtime.security
+    report = _report(runtime, reporter=None, source="customer")
+    with pytest.raises(DeskError, match="more than a year ago"):
+        desk.confirm_breach(report.id, aware_at=NOW - timedelta(days=800), actor="cli")
+    desk.acknowledge(report.id, actor="cli")
+    desk.triage(report.id, cvss=LOW, actor="cli")
+    desk.start_fix(report.id, actor="cli")
+    desk.fixed(report.id, version="1.0.1", actor="cli")
+    desk.released(report.id, actor="cli")
+    with pytest.raises(DeskError, match="no reporter name to credit"):
+        desk.disclose(report.id, title="t", text="x", actor="cli", credit=True)

@@ -3,6 +3,7 @@ STARTTLS required when asked for, and no password or address in any error."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -48,6 +49,16 @@ def test_delivery_to_a_local_server(smtp_server: Captured) -> None:
     assert sender == "security@example.com" and recipients == ["admin.fake@example.com"]
     assert mail["Subject"] == "Grüße" and mail.get_content().splitlines() == ["Zeile 1", "Zeile 2"]
     assert mail["Message-ID"] == message_id and message_id.endswith("@example.com>")
+    assert mail["Date"] is not None  # RFC 5322 3.6: every message has one
+
+
+def test_a_message_goes_to_one_plain_address() -> None:
+    mailer = Mailer(host="127.0.0.1", port=9, security="plain", sender="security@example.com")
+    for bad in ("a@example.com, b@example.com", "a@example.com\r\nBcc: b@example.com", "Fake <a@example.com>"):
+        with pytest.raises(MailError, match="not one plain e-mail address"):
+            mailer.message(to=bad, subject="s", body="b")
+    at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert mailer.message(to="a@example.com", subject="s", body="b", at=at)["Date"] == "Sun, 29 Nov 2026 12:00:00 +0000"
 
 
 def test_starttls_is_required_when_asked_for(smtp_server: Captured) -> None:

@@ -54,7 +54,7 @@ def test_bad_posts_get_the_form_back_with_what_is_wrong(client: TestClient, runt
     assert answer.status_code == 422 and "the summary is required" in answer.text
     assert "Change the id and read another site&#39;s note. &lt;script&gt;" in answer.text  # kept, escaped
     answer = client.post("/security/report", data={**FORM, "contact": "call me"})
-    assert answer.status_code == 422 and "must be an e-mail address" in answer.text
+    assert answer.status_code == 422 and "must be one e-mail address" in answer.text
     answer = client.post("/security/report", data={**FORM, "app": "com.example.unknown"})
     assert answer.status_code == 422 and "not in the charter" in answer.text
     assert runtime.security.reports() == []
@@ -63,6 +63,12 @@ def test_bad_posts_get_the_form_back_with_what_is_wrong(client: TestClient, runt
 def test_the_trap_field_records_nothing(client: TestClient, runtime: Any) -> None:
     answer = client.post("/security/report", data={**FORM, "website": "https://spam.example"})
     assert answer.status_code == 201 and runtime.security.reports() == []
+
+
+def test_posts_with_mistakes_are_not_counted(client: TestClient, runtime: Any) -> None:
+    for _ in range(8):
+        assert client.post("/security/report", data={**FORM, "summary": ""}).status_code == 422
+    assert client.post("/security/report", data=FORM).status_code == 201
 
 
 def test_posts_are_rate_limited_per_client(client: TestClient, runtime: Any) -> None:
@@ -86,9 +92,11 @@ def test_advisories_are_published_once_disclosed(client: TestClient, runtime: An
     desk.fixed(report.id, version="2.3.1", actor="t")
     desk.released(report.id, actor="t")
     assert client.get("/trust/advisories.json").json() == []  # released, not yet disclosed
-    desk.disclose(report.id, title="<b>IDOR</b> in notes", text="Upgrade.\n<script>x</script>", actor="t")
+    text = "Upgrade to **2.3.1**.\n\n<script>x</script>\n\n[more](javascript:alert(1))\n"
+    desk.disclose(report.id, title="<b>IDOR</b> in notes", text=text, actor="t")
     page = client.get("/trust/advisories").text
     assert "&lt;b&gt;IDOR&lt;/b&gt; in notes" in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<strong>2.3.1</strong>" in page and 'href="javascript' not in page  # Markdown, never script
     assert "Critical (CVSS 9.8)" in page and "fixed in 2.3.1" in page
     (item,) = client.get("/trust/advisories.json").json()
     assert item["id"] == report.id and item["severity"] == "critical" and item["affected_versions"] == "<2.3.1"

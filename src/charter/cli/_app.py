@@ -23,6 +23,7 @@ from charter.cli._common import (
     write_atomically,
 )
 from charter.cli._maintenance import audit_app, keys_app, purge, records_app, tenants_app
+from charter.cli._privacy import contacts_app, dsr_app, privacy_app
 from charter.cli._redact import redact
 from charter.cli._security import deps_app, security_app
 from charter.cli._support import support_app
@@ -50,6 +51,9 @@ app.add_typer(records_app, name="records")
 app.add_typer(support_app, name="support")
 app.add_typer(security_app, name="security")
 app.add_typer(deps_app, name="deps")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(dsr_app, name="dsr")
+app.add_typer(contacts_app, name="contacts")
 
 
 def _version(value: bool) -> None:

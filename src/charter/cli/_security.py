@@ -250,10 +250,13 @@ def ack(
     with _desk(config, data_dir, database_url, keys_database_url) as rt:
         try:
             mailer = Mailer.from_env(rt.charter, os.environ)
-            if mailer is None:
-                die("--send needs a mail server: set CHARTER_SMTP_URL")
+        except MailError as exc:  # a setup mistake
+            die(str(exc))
+        if mailer is None:
+            die("--send needs a mail server: set CHARTER_SMTP_URL")
+        try:
             report = rt.security.send_acknowledgement(report_id, mailer=mailer, actor=staff)
-        except MailError as exc:
+        except MailError as exc:  # the server failed: nothing changed, try again later
             die(f"{exc}; the report stays received", 1)
     typer.echo(f"{report.id}: {report.state} (acknowledgement sent)")
 
@@ -325,8 +328,9 @@ def disclose(
     report_id: ReportArgument,
     title: Annotated[str, typer.Option("--title", help="The advisory's public title.")],
     text_file: Annotated[
-        Path | None, typer.Option("--text-file", help="The advisory's text (Markdown); the draft when absent.")
-    ] = None,
+        Path,
+        typer.Option("--text-file", help="The advisory's text (Markdown); `security draft ID advisory` gives a start."),
+    ],
     credit: Annotated[bool, typer.Option("--credit", help="Name the reporter (with their consent).")] = False,
     staff: ActorOption = "cli",
     config: ConfigOption = Path("charter.toml"),
@@ -335,7 +339,7 @@ def disclose(
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
     """Publish the advisory of a released fix on /trust/advisories."""
-    text = _read_text(text_file, "--text-file") if text_file is not None else None
+    text = _read_text(text_file, "--text-file")
     common = (config, data_dir, database_url, keys_database_url)
     _transition(report_id, common, "disclose", title=title, text=text, credit=credit, actor=staff)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,9 +24,13 @@ class TenantRecords:
         self._store = store
         self._tenant_id = tenant_id
 
-    async def put(self, kind: str, key: str, value: Any) -> None:
-        """Store ``value`` under ``(kind, key)``; ``kind`` must be declared in the charter's inventory."""
-        await run_in_threadpool(self._store.put, self._tenant_id, kind, key, value)
+    async def put(self, kind: str, key: str, value: Any, *, accounts: Mapping[str, datetime] | None = None) -> None:
+        """Store ``value`` under ``(kind, key)``; ``kind`` must be declared in the charter's inventory.
+
+        ``accounts``: the Atlassian account ids whose personal data ``value`` holds, each with when it was
+        retrieved (aware); Charter reports them to Atlassian and erases the record when one is closed.
+        """
+        await run_in_threadpool(lambda: self._store.put(self._tenant_id, kind, key, value, accounts=accounts))
 
     async def get(self, kind: str, key: str) -> Any | None:
         """The value under ``(kind, key)``, or ``None``."""

@@ -178,7 +178,9 @@ def run_pip_audit(timeout: float = 600.0) -> str:
         raise AuditError("pip-audit is not installed; install it, or pass a report with --input")
     if done.returncode not in (0, 1) or not done.stdout.strip():
         last = next((line for line in reversed(done.stderr.strip().splitlines()) if line.strip()), "no output")
-        raise AuditError(f"pip-audit could not check the dependencies: {last[:300]}")
+        raise AuditError(
+            f"pip-audit could not check the dependencies (is PyPI reachable? offline, pass --input): {last[:300]}"
+        )
     return done.stdout
 
 

@@ -266,9 +266,25 @@ def _text(value: str | None, what: str, limit: int, *, required: bool = False, l
         value = " ".join(value.split())
     if len(value) > limit:
         raise DeskError(f"{what} is longer than {limit} characters ({len(value)})")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise DeskError(f"{what} contains control characters")
+    if any((ord(c) < 32 and c not in "\n\t") or c in _INVISIBLE for c in value):
+        raise DeskError(f"{what}: control or invisible characters (e.g. right-to-left overrides)")
     return value
+
+
+#: Bidirectional overrides and zero-width characters: they make text read differently from what it is
+#: (CVE-2021-42574, "Trojan Source").
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\x7f")
+_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+#: How far back a receipt or an awareness time may be given (older ones are typing mistakes).
+MAX_BACKDATE = timedelta(days=366)
+
+
+def _check_actor(actor: str) -> str:
+    if not _ACTOR.fullmatch(actor or ""):
+        raise DeskError(
+            "the staff id must be 1-64 letters, digits, '.', '_', ':' or '-' (an id, not an e-mail address)"
+        )
+    return actor
 
 
 def check_specifier(affected: str) -> SpecifierSet:
@@ -415,9 +431,12 @@ class SecurityDesk:
         summary_text = _text(summary, "the summary", MAX_SUMMARY, required=True, line=True)
         details_text = _text(details, "the details", MAX_DETAILS, required=True)
         reporter_text = _text(reporter, "the reporter's name", MAX_NAME, line=True)
-        contact_text = _text(contact, "the contact", MAX_NAME, line=True)
-        if contact_text is not None and email_address(contact_text) is None:
-            raise DeskError("the contact must be an e-mail address (the acknowledgement is sent there)")
+        _check_actor(actor)
+        contact_text = _text(contact, "the contact", MAX_NAME)
+        if contact_text is not None:
+            contact_text = email_address(contact_text)
+            if contact_text is None:
+                raise DeskError("the contact must be one e-mail address (the acknowledgement is sent there)")
         if app_key is not None and app_key not in {a.key for a in self._charter.apps}:
             keys = ", ".join(a.key for a in self._charter.apps)
             raise DeskError(f"app {app_key!r} is not in the charter (apps: {keys})")
@@ -427,6 +446,8 @@ class SecurityDesk:
             raise DeskError("the time a report was received needs a time zone (e.g. 2026-11-30T09:00:00Z)")
         if at > now + timedelta(minutes=5):
             raise DeskError("a report cannot be received in the future")
+        if at < now - MAX_BACKDATE:
+            raise DeskError("a report received more than a year ago: check the date")
         ref = hashlib.sha256(intake_ref.encode()).hexdigest() if intake_ref else None
         if ref is not None:
             with self._db.session() as session:
@@ -551,6 +572,7 @@ class SecurityDesk:
         payload: dict[str, Any] | None = None,
         same_state: bool = False,
     ) -> Report:
+        _check_actor(actor)
         now = self._clock.now()
         with self._db.session() as session:
             row = session.get(SecurityReportRow, self._check_id(report_id), with_for_update=True)
@@ -598,7 +620,9 @@ class SecurityDesk:
         draft = self.draft(report_id, "ack")
         headers, _, body = draft.partition("\n\n")
         subject = next(line[9:] for line in headers.splitlines() if line.startswith("Subject: "))
-        message = mailer.message(to=content.contact, subject=subject, body=body, reply_to=mailer.sender)
+        message = mailer.message(
+            to=content.contact, subject=subject, body=body, reply_to=mailer.sender, at=self._clock.now()
+        )
         mailer.send(message)
         self._audit.record("security.acknowledgement-sent", actor=actor, payload={"report": report_id})
         return self.acknowledge(report_id, actor=actor)
@@ -672,6 +696,9 @@ class SecurityDesk:
             DeskError: a malformed version or a report not being fixed.
         """
         version = self._version(version)
+        report = self.get(report_id)
+        if report.affected and _in_range(SpecifierSet(report.affected), Version(version)):
+            raise DeskError(f"version {version} is inside the affected range {report.affected}: it cannot hold the fix")
 
         def change(row: SecurityReportRow, now: datetime) -> None:
             row.fixed_at = now
@@ -690,14 +717,12 @@ class SecurityDesk:
 
         return self._move(report_id, "released", actor=actor, change=change)
 
-    def disclose(
-        self, report_id: str, *, title: str, actor: str, text: str | None = None, credit: bool = False
-    ) -> Report:
+    def disclose(self, report_id: str, *, title: str, actor: str, text: str | None, credit: bool = False) -> Report:
         """``released -> disclosed``: publish the advisory (on ``/trust/advisories``).
 
         Args:
             title: the advisory's title (public).
-            text: the advisory's text; the drafted one when ``None``.
+            text: the advisory's text (Markdown; required: a draft's placeholder is never published).
             credit: name the reporter in the advisory (only with their consent).
         """
         title_text = _text(title, "the advisory title", MAX_SUMMARY, required=True, line=True)
@@ -705,8 +730,14 @@ class SecurityDesk:
         report = self.get(report_id)
         if report.state != "released":
             raise DeskError(f"{report_id} is {report.state}: only a released fix is disclosed")
-        body = body or self.draft(report_id, "advisory", title=title_text)
+        if body is None:
+            raise DeskError(
+                "write the advisory's text (what is affected, the impact, what customers should do); "
+                f"`charter security draft {report_id} advisory` gives a start"
+            )
         content = self._content(report_id)
+        if credit and not content.reporter:
+            raise DeskError(f"{report_id} has no reporter name to credit")
         advisory = {"title": title_text, "text": body, "credit": content.reporter if credit else None}
         owner = _owner(report_id)
 
@@ -744,6 +775,8 @@ class SecurityDesk:
             raise DeskError("the time of awareness needs a time zone (e.g. 2026-11-30T09:00:00Z)")
         if aware > now + timedelta(minutes=5):
             raise DeskError("awareness of a breach cannot be in the future")
+        if aware < now - MAX_BACKDATE:
+            raise DeskError("awareness more than a year ago: check the date")
         report = self.get(report_id)
         if report.breach_aware_at is not None:
             raise DeskError(f"{report_id}: a breach was already confirmed")
@@ -780,9 +813,14 @@ class SecurityDesk:
         )
 
     def _version(self, version: str | None) -> str:
-        if not version or not _VERSION.fullmatch(version.strip()):
-            raise DeskError(f"{version!r} is not a version (e.g. 2.3.1)")
-        return version.strip()
+        text = (version or "").strip()
+        try:
+            Version(text)
+        except InvalidVersion:
+            raise DeskError(f"{version!r} is not a version (PEP 440, e.g. 2.3.1)") from None
+        if not _VERSION.fullmatch(text):
+            raise DeskError(f"{version!r} is not a version (PEP 440, e.g. 2.3.1)")
+        return text
 
     # -- clocks -----------------------------------------------------------------------------------------
 
@@ -840,7 +878,7 @@ class SecurityDesk:
         """
         address = email_address(email.strip())
         if address is None:
-            raise DeskError("the tenant contact must be an e-mail address")
+            raise DeskError("the tenant contact must be one e-mail address")
         now = self._clock.now()
         with self._db.session() as session:
             tenant = session.get(TenantRow, tenant_id) if _TENANT_ID.fullmatch(tenant_id or "") else None
@@ -940,8 +978,10 @@ class SecurityDesk:
                 continue
             assert mailer is not None
             subject, body = self.customer_email(report, tenant, kind=kind, message=extra)
-            email = mailer.message(to=address, subject=subject, body=body, reply_to=mailer.sender)
             try:
+                email = mailer.message(
+                    to=address, subject=subject, body=body, reply_to=mailer.sender, at=self._clock.now()
+                )
                 message_id = mailer.send(email)
             except MailError as exc:
                 result.failed.append((tenant.tenant_id, str(exc)))

@@ -99,6 +99,8 @@ def _messages(path: Path) -> list[bytes]:
         if not all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
             raise MailboxError(f"{path} is a directory but not a Maildir (it has no cur/, new/ and tmp/)")
         box: mailbox.Mailbox[mailbox.Message] = mailbox.Maildir(path, create=False)
+    elif path.exists() and not path.is_file():
+        raise MailboxError(f"{path} is not a regular file (an mbox) or a Maildir directory")
     elif path.is_file():
         with path.open("rb") as handle:
             start = handle.read(5)

@@ -8,12 +8,14 @@ charter's security contact when it is an e-mail address. The URL's password is n
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from charter.policy import Charter
@@ -25,13 +27,25 @@ class MailError(Exception):
     """Mail cannot be configured or sent; the message says why (never a password or an address)."""
 
 
+#: One plain ASCII address (RFC 5321 dot-atom local part, a dotted host name): no display name, no second
+#: address, no whitespace, nothing a header could be split on. Internationalised addresses need SMTPUTF8, which
+#: relays rarely offer, so they are refused where they are given rather than failing at the first send.
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+",
+    re.ASCII,
+)
+
+
 def email_address(contact: str | None) -> str | None:
-    """The e-mail address of a charter contact (``a@b`` or ``mailto:a@b``), else ``None``."""
+    """The one e-mail address of a contact (``a@example.com`` or ``mailto:a@example.com``), else ``None``: a list
+    of addresses, a display name, whitespace or a non-ASCII address is not one address."""
     if not contact:
         return None
-    value = contact.removeprefix("mailto:")
-    _name, address = parseaddr(value)
-    return address if "@" in address and " " not in address else None
+    value = contact.strip().removeprefix("mailto:")
+    if len(value) > 254 or "@" not in value or len(value.partition("@")[0]) > 64:
+        return None
+    return value if _ADDRESS.fullmatch(value) else None
 
 
 @dataclass(frozen=True)
@@ -100,11 +114,22 @@ class Mailer:
             password=unquote(parts.password) if parts.password is not None else None,
         )
 
-    def message(self, *, to: str, subject: str, body: str, reply_to: str | None = None) -> EmailMessage:
-        """A plain-text UTF-8 message from the sender, with a fresh Message-ID."""
+    def message(
+        self, *, to: str, subject: str, body: str, reply_to: str | None = None, at: datetime | None = None
+    ) -> EmailMessage:
+        """A plain-text UTF-8 message from the sender to one address, with a Date (``at``, aware; now when
+        ``None``) and a fresh Message-ID.
+
+        Raises:
+            MailError: ``to`` is not one plain address.
+        """
+        address = email_address(to)
+        if address is None:
+            raise MailError("the recipient is not one plain e-mail address")
         msg = EmailMessage()
         msg["From"] = self.sender
-        msg["To"] = to
+        msg["To"] = address
+        msg["Date"] = format_datetime((at or datetime.now(UTC)).astimezone(UTC))
         msg["Subject"] = subject
         if reply_to:
             msg["Reply-To"] = reply_to
@@ -141,6 +166,10 @@ class Mailer:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = sorted({str(code) for code, _text in exc.recipients.values()})
             raise MailError(f"SMTP server {self.host}:{self.port} refused the recipient ({', '.join(codes)})") from None
+        except smtplib.SMTPNotSupportedError:
+            raise MailError(
+                f"SMTP server {self.host}:{self.port} does not offer login (AUTH): drop the user from the URL"
+            ) from None
         except smtplib.SMTPResponseException as exc:
             raise MailError(f"SMTP server {self.host}:{self.port} answered {exc.smtp_code}") from None
         except (smtplib.SMTPException, OSError) as exc:

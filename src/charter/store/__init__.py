@@ -16,8 +16,14 @@ from charter.store._keyring import (
     key_store_is_empty,
 )
 from charter.store._models import (
+    AccountRefRow,
+    AccountReportRow,
     AuditHeadRow,
     AuditRow,
+    ContactSuppressionRow,
+    DsrRow,
+    MarketplaceContactRow,
+    PrivacySettingRow,
     PurgeRow,
     RecordRow,
     SecurityAlertRow,
@@ -30,16 +36,29 @@ from charter.store._models import (
     TenantEventRow,
     TenantRow,
 )
-from charter.store._records import TenantStore, UndeclaredKindError
+from charter.store._records import (
+    ClosedAccountError,
+    TenantStore,
+    UndeclaredKindError,
+    account_digest,
+    check_account_id,
+)
 
 __all__ = [
     "DATABASE_FILE",
     "KEYS_FILE",
+    "AccountRefRow",
+    "AccountReportRow",
     "AuditHeadRow",
     "AuditRow",
+    "ClosedAccountError",
+    "ContactSuppressionRow",
     "Database",
+    "DsrRow",
     "KeyDestroyedError",
     "Keyring",
+    "MarketplaceContactRow",
+    "PrivacySettingRow",
     "PurgeRow",
     "RecordRow",
     "RotationTooRecentError",
@@ -56,7 +75,9 @@ __all__ = [
     "TenantRow",
     "TenantStore",
     "UndeclaredKindError",
+    "account_digest",
     "blob_version",
+    "check_account_id",
     "export_key_rows",
     "import_key_rows",
     "key_store_is_empty",

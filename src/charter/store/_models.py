@@ -22,11 +22,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from charter.store._types import UTCDateTime
 
 __all__ = [
+    "AccountRefRow",
+    "AccountReportRow",
     "AuditHeadRow",
     "AuditRow",
     "Base",
+    "ContactSuppressionRow",
     "DataKeyRow",
+    "DsrRow",
     "KeyBase",
+    "MarketplaceContactRow",
+    "PrivacySettingRow",
     "PurgeRow",
     "RecordRow",
     "SecurityAlertRow",
@@ -318,3 +324,88 @@ class TenantContactRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccountRefRow(Base):
+    """A stored item that holds personal data of an Atlassian account: a tenant record (``holder`` is its
+    kind) or a support case (``holder`` is ``charter:support-case``). ``retrieved_at`` is when that data was
+    fetched from Atlassian (the personal-data reporting API's ``updatedAt``)."""
+
+    __tablename__ = "account_refs"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "holder", "key", "account_id"),
+        Index("ix_account_refs_account_id", "account_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(128))
+    retrieved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccountReportRow(Base):
+    """Reporting state of one account: when it was last reported, and whether Atlassian said it is closed
+    (a closed account is never reported again, and no new data may be stored for it)."""
+
+    __tablename__ = "account_reports"
+
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # active, closed
+    last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PrivacySettingRow(Base):
+    """Small persistent settings of the privacy jobs (the reporting cycle period Atlassian asked for)."""
+
+    __tablename__ = "privacy_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class DsrRow(Base):
+    """A data subject request. The identity (account id or e-mail) is sealed under the request's own key."""
+
+    __tablename__ = "dsr_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    identity_kind: Mapped[str] = mapped_column(String(16))  # account, email
+    identity: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access, erasure, both
+    state: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verification: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class MarketplaceContactRow(Base):
+    """A technical contact from a Marketplace licence export, sealed under its own key (owner
+    ``charter:contact:<id>``); ``email_digest`` (HMAC) finds it without the address in clear."""
+
+    __tablename__ = "marketplace_contacts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    company: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    source: Mapped[str] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContactSuppressionRow(Base):
+    """An address that unsubscribed or asked for deletion (as an HMAC digest): never imported or mailed again."""
+
+    __tablename__ = "contact_suppressions"
+
+    email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))  # unsubscribed, deleted
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

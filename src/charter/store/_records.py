@@ -8,8 +8,12 @@ statement's "what we store" list is true by construction.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, tuple_, update
@@ -17,11 +21,36 @@ from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from charter.clock import Clock
 from charter.store._db import Database
 from charter.store._keyring import KeyDestroyedError, Keyring, blob_version
-from charter.store._models import RecordRow
+from charter.store._models import AccountRefRow, AccountReportRow, RecordRow
 
-__all__ = ["TenantStore", "UndeclaredKindError"]
+__all__ = ["ClosedAccountError", "TenantStore", "UndeclaredKindError", "account_digest", "check_account_id"]
 
 _MAX_KEY = 255
+#: Atlassian account ids: 1-128 characters, letters, digits, '-' and ':' (user privacy developer guide).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9:-]{1,128}")
+
+
+def check_account_id(account_id: str) -> str:
+    """An Atlassian account id as the personal-data reporting API accepts it.
+
+    Raises:
+        ValueError: not 1-128 letters, digits, '-' or ':', or ``unknown`` (never stored or reported, per
+            Atlassian's user privacy developer guide).
+    """
+    if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id) or account_id == "unknown":
+        raise ValueError(f"{str(account_id)[:40]!r} is not an Atlassian account id (1-128 of A-Z a-z 0-9 - :)")
+    return account_id
+
+
+def account_digest(keyring: Keyring, account_id: str) -> str:
+    """A keyed digest of an account id (HMAC-SHA256 under a key derived from the key store, 32 hex digits):
+    reporting state, audit entries and receipts name accounts by it, so no id outlives its erasure in clear."""
+    key = keyring.derive("charter:privacy", b"account-digest")
+    return hmac.new(key, account_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class ClosedAccountError(ValueError):
+    """Atlassian reported the account closed: no personal data of it may be stored again."""
 
 
 class UndeclaredKindError(ValueError):
@@ -65,20 +94,47 @@ class TenantStore:
     def _purpose(kind: str, key: str) -> str:
         return f"record:{kind}:{key}"
 
-    def put(self, tenant_id: str, kind: str, key: str, value: Any) -> None:
+    def put(
+        self,
+        tenant_id: str,
+        kind: str,
+        key: str,
+        value: Any,
+        *,
+        accounts: Mapping[str, datetime] | None = None,
+    ) -> None:
         """Store ``value`` (anything JSON can hold) under ``(kind, key)`` for the tenant, replacing any.
+
+        Args:
+            accounts: the Atlassian accounts whose personal data the value holds, each with when that data
+                was retrieved from Atlassian (aware). Charter reports them to the personal-data reporting
+                API and erases the record when Atlassian says an account is closed. Replaces the record's
+                previous accounts (none when ``None``).
 
         Raises:
             UndeclaredKindError: ``kind`` is not in the inventory.
-            ValueError: an empty or over-long key, or a value JSON cannot hold.
+            ValueError: an empty or over-long key, a value JSON cannot hold, or a malformed account id.
+            ClosedAccountError: an account Atlassian reported closed.
             KeyDestroyedError: the tenant was purged.
         """
         self._check(kind, key)
+        refs = {check_account_id(a): at for a, at in (accounts or {}).items()}
+        if any(at.tzinfo is None for at in refs.values()):
+            raise ValueError("account retrieval times need a time zone (aware datetimes)")
         sealed = self._keyring.seal(
             tenant_id, self._purpose(kind, key), json.dumps(value, separators=(",", ":")).encode()
         )
         now = self._clock.now()
         with self._db.session() as session:
+            if refs:
+                digests = [account_digest(self._keyring, a) for a in refs]
+                closed = session.scalars(
+                    select(AccountReportRow.account_id).where(
+                        AccountReportRow.account_id.in_(digests), AccountReportRow.status == "closed"
+                    )
+                ).first()
+                if closed is not None:
+                    raise ClosedAccountError("Atlassian reported an account of this record closed: it is not stored")
             row = session.get(RecordRow, (tenant_id, kind, key))
             if row is None:
                 session.add(
@@ -87,6 +143,15 @@ class TenantStore:
             else:
                 row.value = sealed
                 row.updated_at = now
+            session.execute(
+                delete(AccountRefRow).where(
+                    AccountRefRow.tenant_id == tenant_id, AccountRefRow.holder == kind, AccountRefRow.key == key
+                )
+            )
+            session.add_all(
+                AccountRefRow(tenant_id=tenant_id, holder=kind, key=key, account_id=a, retrieved_at=at)
+                for a, at in refs.items()
+            )
 
     def get(self, tenant_id: str, kind: str, key: str) -> Any | None:
         """The value under ``(kind, key)``, or ``None``."""
@@ -206,6 +271,11 @@ class TenantStore:
         with self._db.session() as session:
             result = session.execute(
                 delete(RecordRow).where(RecordRow.tenant_id == tenant_id, RecordRow.kind == kind, RecordRow.key == key)
+            )
+            session.execute(
+                delete(AccountRefRow).where(
+                    AccountRefRow.tenant_id == tenant_id, AccountRefRow.holder == kind, AccountRefRow.key == key
+                )
             )
             return bool(getattr(result, "rowcount", 0))
 

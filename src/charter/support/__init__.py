@@ -2,6 +2,7 @@
 under per-case keys, deleted at close or by the charter's rule, with receipts and audited staff access."""
 
 from charter.support._vault import (
+    CASE_HOLDER,
     MAX_ATTACHMENT,
     Attachment,
     AttachmentRefused,
@@ -13,6 +14,7 @@ from charter.support._vault import (
 )
 
 __all__ = [
+    "CASE_HOLDER",
     "MAX_ATTACHMENT",
     "Attachment",
     "AttachmentRefused",

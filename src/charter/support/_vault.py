@@ -29,7 +29,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,12 +45,14 @@ from charter.policy import Charter, Duration
 from charter.redact import Redactor, hostname_detector
 from charter.redact._formats import Report, clean_name, redact_stream
 from charter.store import (
+    AccountRefRow,
     Database,
     Keyring,
     SupportAttachmentRow,
     SupportCaseRow,
     SupportMessageRow,
     TenantRow,
+    check_account_id,
 )
 
 __all__ = [
@@ -66,6 +68,8 @@ __all__ = [
 #: The largest attachment accepted (bytes): it is redacted in memory, so nothing unencrypted reaches disk.
 MAX_ATTACHMENT = 256 << 20
 KEY_OWNER_PREFIX = "charter:support:"
+#: ``account_refs.holder`` of a support case about an Atlassian account.
+CASE_HOLDER = "charter:support-case"
 _CASE_ID = re.compile(r"SC-[A-Z2-7]{10}")
 _TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -222,9 +226,18 @@ class SupportVault:
 
     # -- cases --------------------------------------------------------------------------------------------
 
-    def open_case(self, *, subject: str, actor: str, tenant_id: str | None = None, customer: str | None = None) -> Case:
+    def open_case(
+        self,
+        *,
+        subject: str,
+        actor: str,
+        tenant_id: str | None = None,
+        customer: str | None = None,
+        account_ids: Collection[str] = (),
+    ) -> Case:
         """Open a case for a tenant, or for a customer without a tenant (``customer``: their reference, e.g.
-        a support entitlement number; sealed).
+        a support entitlement number; sealed). ``account_ids``: the Atlassian accounts the case is about; the
+        case is then reported and erased with their personal data (``charter.privacy``).
 
         Raises:
             CaseError: neither or both of ``tenant_id`` and ``customer``, a malformed tenant id, an empty
@@ -236,6 +249,10 @@ class SupportVault:
             raise CaseError("the tenant id must be 1-64 letters, digits, '.', '_', ':' or '-'")
         if not subject.strip():
             raise CaseError("a case needs a subject")
+        try:
+            accounts = [check_account_id(a) for a in account_ids]
+        except ValueError as exc:
+            raise CaseError(str(exc)) from None
         if tenant_id is not None:
             with self._db.session() as session:
                 if session.get(TenantRow, tenant_id) is None:
@@ -253,6 +270,12 @@ class SupportVault:
         )
         with self._db.session() as session:
             session.add(row)
+            session.add_all(
+                AccountRefRow(
+                    tenant_id=tenant_id or "", holder=CASE_HOLDER, key=case_id, account_id=a, retrieved_at=now
+                )
+                for a in dict.fromkeys(accounts)
+            )
             self._audit.record(
                 "support.opened", actor=actor, tenant_id=tenant_id, payload={"case": case_id}, session=session
             )
@@ -634,6 +657,9 @@ class SupportVault:
             session.execute(delete(SupportAttachmentRow).where(SupportAttachmentRow.id.in_(attachment_ids)))
             messages = session.execute(delete(SupportMessageRow).where(SupportMessageRow.case_id == case_id))
             row.status, row.subject, row.customer = "deleted", None, None
+            session.execute(
+                delete(AccountRefRow).where(AccountRefRow.holder == CASE_HOLDER, AccountRefRow.key == case_id)
+            )
             row.attachments_deleted_at = row.attachments_deleted_at or now
             row.communications_deleted_at = row.communications_deleted_at or now
             counts = {
@@ -686,6 +712,9 @@ class SupportVault:
             row.subject, row.customer = None, None
             row.status = "deleted"
             row.communications_deleted_at = self._clock.now()
+            session.execute(
+                delete(AccountRefRow).where(AccountRefRow.holder == CASE_HOLDER, AccountRefRow.key == case_id)
+            )
             counts = {"messages": result.rowcount or 0}  # type: ignore[attr-defined]
             rule = rule or self._communications_rule()
             return self._receipt(session, row, "communications", rule, actor, counts, keys)

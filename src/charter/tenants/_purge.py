@@ -32,7 +32,16 @@ from charter.audit import AuditLog
 from charter.clock import Clock
 from charter.logs import get_logger
 from charter.policy import Duration
-from charter.store import Database, Keyring, PurgeRow, RecordRow, TenantContactRow, TenantEventRow, TenantRow
+from charter.store import (
+    AccountRefRow,
+    Database,
+    Keyring,
+    PurgeRow,
+    RecordRow,
+    TenantContactRow,
+    TenantEventRow,
+    TenantRow,
+)
 from charter.tenants._lifecycle import State
 from charter.tenants._registry import Tenant, _tenant
 
@@ -276,6 +285,7 @@ class Purger:
         with self._db.session() as session:
             session.execute(delete(RecordRow).where(RecordRow.tenant_id == tenant_id))
             session.execute(delete(TenantContactRow).where(TenantContactRow.tenant_id == tenant_id))
+            session.execute(delete(AccountRefRow).where(AccountRefRow.tenant_id == tenant_id))
             session.execute(delete(TenantEventRow).where(TenantEventRow.tenant_id == tenant_id))
             session.execute(delete(TenantRow).where(TenantRow.id == tenant_id))
 

@@ -17,11 +17,13 @@ from charter.__about__ import __version__
 from charter.clock import Clock, SystemClock
 from charter.logs import get_logger
 from charter.policy import Charter
+from charter.privacy import MarketplaceContacts
 from charter.sdk import IFRAME_SCOPE_KEY, Routes
 from charter.security import SecurityDesk
 from charter.store import Database
 from charter.web._atlassian import AtlassianServices, atlassian_routes
 from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
+from charter.web._privacy import privacy_routes
 from charter.web._security import FormLimiter, security_routes
 
 __all__ = ["RequestLimits", "SecurityHeaders", "create_app"]
@@ -182,6 +184,7 @@ def create_app(
     jobs: Background | None = None,
     security: SecurityDesk | None = None,
     limiter: FormLimiter | None = None,
+    contacts: MarketplaceContacts | None = None,
 ) -> Starlette:
     """Build the ASGI app serving ``charter``'s trust pages.
 
@@ -201,6 +204,7 @@ def create_app(
         jobs: background jobs started with the app and stopped before it closes.
         security: the security desk (the disclosure form and the advisories).
         limiter: the form's rate limit (per process, with a random key, when ``None``).
+        contacts: the Marketplace contacts (the ``/unsubscribe`` link of their mail).
 
     Raises:
         ValueError: ``routes`` without ``services``.
@@ -240,6 +244,8 @@ def create_app(
 
         limiter = limiter or FormLimiter("memory://", os.urandom(32))
         routes_list += security_routes(charter, security, limiter, clock=clock, stylesheet=STYLESHEET_PATH)
+    if contacts is not None:
+        routes_list += privacy_routes(charter, contacts, stylesheet=STYLESHEET_PATH)
     if services is not None:
         # The app's own routes first: they carry the traffic, and Starlette tries routes in order.
         routes_list = atlassian_routes(charter, services, routes) + routes_list

@@ -2,9 +2,10 @@
 
 * ``GET /security/report`` shows a form; ``POST /security/report`` records a report (no account needed) and
   answers with its id (201), the form with what is wrong (422), or 429 with ``Retry-After`` past the rate limit.
-* The rate limit (the ``limits`` library, moving window) is 5 reports per client address per hour and 200 per
-  day in all. Addresses are kept only as HMAC digests under a key from the key store, in memory, or in Redis
-  when ``CHARTER_RATE_LIMIT_URL=redis://...`` so that every replica counts together.
+* The rate limit (the ``limits`` library, moving window) is 5 recorded reports per client address per hour and
+  200 per day in all; a post refused for a mistake (an empty summary, say) is not counted. Addresses are kept
+  only as HMAC digests under a key from the key store, in memory, or in Redis when
+  ``CHARTER_RATE_LIMIT_URL=redis://...`` so that every replica counts together.
 * A hidden field that people leave empty catches simple bots: such a post is answered like a success and
   recorded nowhere.
 * ``GET /trust/advisories`` (HTML) and ``/trust/advisories.json`` list the disclosed reports' advisories.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +24,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from limits import RateLimitItemPerDay, RateLimitItemPerHour
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -61,11 +65,20 @@ class FormLimiter:
     def _client(self, address: str) -> str:
         return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def check(self, address: str) -> int | None:
+        """``None`` when ``address`` may post now, else seconds until it may (nothing is counted)."""
+        client = self._client(address)
+        for item, key in ((PER_CLIENT, client), (OVERALL, "all")):
+            if not self._limiter.test(item, "security-form", key):
+                reset, _remaining = self._limiter.get_window_stats(item, "security-form", key)
+                return max(1, int(reset - time.time()))
+        return None
+
     def hit(self, address: str) -> int | None:
-        """Count one post from ``address``; ``None`` when allowed, else seconds until the next is allowed.
+        """Count one recorded report from ``address``; ``None`` when allowed, else seconds until the next is.
 
         Each count is one atomic step of the storage (Redis: a Lua script), so replicas never both take the
-        last slot.
+        last slot. A post that is refused for a mistake is not counted (see :meth:`check`).
         """
         client = self._client(address)
         for item, key in ((PER_CLIENT, client), (OVERALL, "all")):
@@ -75,6 +88,29 @@ class FormLimiter:
         return None
 
 
+def _precheck(values: dict[str, str], charter: Charter) -> None:
+    """The desk's checks that need no database, so a post with a mistake is refused before it is counted."""
+    from charter.security import email_address
+
+    if not values["summary"].strip():
+        raise DeskError("the summary is required")
+    if not values["details"].strip():
+        raise DeskError("the details are required")
+    if values["contact"].strip() and email_address(values["contact"]) is None:
+        raise DeskError("the contact must be one e-mail address (the acknowledgement is sent there)")
+    if values["app"] and values["app"] not in {a.key for a in charter.apps}:
+        raise DeskError(f"app {values['app']!r} is not in the charter")
+
+
+def _markdown(text: str) -> Markup:
+    """An advisory's Markdown as HTML: CommonMark with raw HTML off, so nothing in it becomes markup or script
+    (markdown-it also refuses javascript:, vbscript: and data: links)."""
+    return Markup(_MD.render(text))  # noqa: S704 - markdown-it escapes everything; raw HTML is disabled
+
+
+_MD = MarkdownIt("commonmark", {"html": False})
+
+
 def security_routes(
     charter: Charter, desk: SecurityDesk, limiter: FormLimiter, *, clock: Clock, stylesheet: str
 ) -> list[Route]:
@@ -82,6 +118,7 @@ def security_routes(
     templates = Environment(
         loader=PackageLoader("charter.web", "templates"), autoescape=select_autoescape(default=True), trim_blocks=True
     )
+    templates.filters["markdown"] = _markdown
     contact = charter.security.report_to or charter.vendor.contacts.security
     apps = [{"key": a.key, "name": a.name} for a in charter.apps]
     common = {"vendor": charter.vendor.name, "stylesheet": stylesheet}
@@ -115,7 +152,15 @@ def security_routes(
             return form_page(400, ["the form could not be read; send it from this page"])
         values = {name: str(form.get(name) or "") for name in _FIELDS}
         address = request.client.host if request.client else "unknown"
-        retry = await run_in_threadpool(limiter.hit, address)
+        retry = await run_in_threadpool(limiter.check, address)
+        if retry is None and not values["website"]:
+            try:  # a post with a mistake is answered below and not counted; a valid one is counted first
+                await run_in_threadpool(lambda: _precheck(values, charter))
+            except DeskError as exc:
+                return form_page(422, [str(exc)], values)
+            retry = await run_in_threadpool(limiter.hit, address)
+        elif retry is None:
+            retry = await run_in_threadpool(limiter.hit, address)  # the trap: counted like a report
         if retry is not None:
             log.warning("security report form rate limited")  # no address: it is personal data
             response = form_page(429, [f"too many reports from here; try again in {retry // 60 + 1} minutes"], values)
@@ -127,7 +172,7 @@ def security_routes(
                 "report_received.html.j2",
                 201,
                 title="Report received",
-                report_id="SR-RECEIVED",
+                report_id="SR-" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(10)),
                 contact=contact.removeprefix("mailto:"),
                 ack_due="-",
                 answered=False,

@@ -1,0 +1,16 @@
+"""The privacy tests run at B16's instants: the runtime's frozen clock starts at 2024-03-10T00:00:00Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from charter.clock import FrozenClock
+
+B16_START = datetime(2024, 3, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(B16_START)
