@@ -25,11 +25,13 @@ ALLOWED = {
     "redact": set(),
     "security": {"access", "audit", "clock", "policy", "store"},
     "privacy": {"access", "audit", "clock", "logs", "policy", "security", "store", "support"},
+    "evidence": {"backup", "logs", "policy", "privacy", "runtime", "statement", "store"},
     "support": {"access", "audit", "clock", "crypto", "policy", "redact", "store"},
     "sdk": {"atlassian", "store", "tenants"},
     "web": {
         "atlassian",
         "clock",
+        "evidence",
         "logs",
         "policy",
         "privacy",
@@ -43,7 +45,7 @@ ALLOWED = {
     "runtime": {"audit", "backup", "clock", "crypto", "policy", "privacy", "security", "store", "support", "tenants"},
     "access": {"audit", "logs", "store", "tenants"},
     "rotation": {"audit", "crypto", "runtime", "store"},
-    "jobs": {"backup", "logs", "privacy", "runtime", "security", "support", "tenants"},
+    "jobs": {"backup", "evidence", "logs", "privacy", "runtime", "security", "support", "tenants"},
     "server": {
         "atlassian",
         "clock",

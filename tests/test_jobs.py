@@ -58,6 +58,7 @@ def test_the_daily_purge_is_scheduled_off_the_hour_in_utc(runtime: Runtime, monk
             "support-expiry",
             "security-clocks",
             "personal-data-report",
+            "evidence",
             "backup",
         }
         daily = runs["purge"]

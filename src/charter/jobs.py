@@ -36,6 +36,7 @@ __all__ = [
     "Jobs",
     "RunnerLock",
     "run_backups",
+    "run_evidence",
     "run_personal_data_report",
     "run_purge",
     "run_security_clocks",
@@ -50,6 +51,7 @@ _LOCK_KEYS = {
     "support": 0x4368617274657203,
     "security": 0x4368617274657204,
     "privacy": 0x4368617274657205,
+    "evidence": 0x4368617274657206,
 }
 
 
@@ -208,6 +210,22 @@ def run_personal_data_report(runtime: Runtime, *, environ: Mapping[str, str] | N
         return result
 
 
+def run_evidence(runtime: Runtime) -> list[Any] | None:
+    """Run every promise's check and keep the outcomes for the trust page (``None`` when another process is
+    doing it); a broken promise is logged as a warning with the check's name and summary."""
+    from charter.evidence import record, run_checks
+
+    with RunnerLock(runtime, "evidence") as acquired:
+        if not acquired:
+            return None
+        evidence = run_checks(runtime)
+        record(runtime.database, evidence)
+        for item in evidence:
+            if item.status == "fail":
+                log.warning("promise broken", check=item.check, summary=item.summary)
+        return evidence
+
+
 def save_key_backups(runtime: Runtime, *, actor: str) -> list[str]:
     """After a purge or a key rotation: rewrite the key-store backups as the key store is now, so no backup
     keeps a destroyed key (or misses a new one). Destinations that hold no key-store backup yet are left for
@@ -338,6 +356,10 @@ class Jobs:
         with _quiet_failures("personal-data-report"):
             run_personal_data_report(self._runtime)
 
+    def _evidence(self) -> None:
+        with _quiet_failures("evidence"):
+            run_evidence(self._runtime)
+
     def start(self) -> None:
         """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
         are due by time, so this one run catches up whatever was missed while the service was down."""
@@ -359,6 +381,14 @@ class Jobs:
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+        )
+        self._scheduler.add_job(
+            self._evidence,
+            IntervalTrigger(minutes=15, timezone="UTC"),
+            id="evidence",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=120),
         )
         self._scheduler.add_job(  # hourly, off the hour (Atlassian asks periodic jobs to avoid round times)
             self._privacy,

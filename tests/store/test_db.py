@@ -50,10 +50,11 @@ def test_upgrade_creates_the_schema_and_is_idempotent(database_url: str) -> None
         "dsr_requests",
         "marketplace_contacts",
         "contact_suppressions",
+        "evidence",
     } <= tables
     assert "data_keys" not in tables  # keys live in the key store, never beside the data
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     assert db.ping()
     db.close()
 

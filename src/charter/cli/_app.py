@@ -22,13 +22,22 @@ from charter.cli._common import (
     stdout_bytes,
     write_atomically,
 )
+from charter.cli._evidence import verify
 from charter.cli._maintenance import audit_app, keys_app, purge, records_app, tenants_app
 from charter.cli._privacy import contacts_app, dsr_app, privacy_app
 from charter.cli._redact import redact
 from charter.cli._security import deps_app, security_app
 from charter.cli._support import support_app
 from charter.clock import SystemClock
-from charter.policy import CATEGORIES, HOSTING_MODELS, check_file, is_personal, schema_reference, starter_charter
+from charter.policy import (
+    CATEGORIES,
+    HOSTING_MODELS,
+    CheckResult,
+    check_file,
+    is_personal,
+    schema_reference,
+    starter_charter,
+)
 
 app = typer.Typer(
     name="charter",
@@ -42,6 +51,7 @@ app = typer.Typer(
 DEFAULT_CONFIG = Path("charter.toml")
 
 app.command()(purge)
+app.command()(verify)
 app.command()(redact)
 app.add_typer(backup_app, name="backup")
 app.add_typer(keys_app, name="keys")
@@ -83,6 +93,8 @@ def check(
 ) -> None:
     """Validate the charter: report every problem with its TOML path and line (exit 2 if any error)."""
     result = check_file(config, clock=SystemClock())
+    if result.charter is not None:
+        result = _with_coverage(result)
     errors = [p for p in result.problems if p.severity == "error"]
     if as_json:
         payload = {
@@ -110,6 +122,27 @@ def check(
         warnings = len(result.problems)
         suffix = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
         typer.echo(f"{config}: OK{suffix}")
+
+
+def _with_coverage(result: CheckResult) -> CheckResult:
+    """Add a problem for every promise of the statement that no evidence check covers."""
+    from charter.evidence import coverage_problems
+    from charter.policy import Problem
+    from charter.statement import build_statement
+
+    assert result.charter is not None
+    statement = build_statement(result.charter)
+    sources = [source for section in statement.sections for s in section.sentences for source in s.sources]
+    missing = [
+        Problem(
+            line=None,
+            path=(),
+            message=f"the statement's promise `{path}` has no evidence check, so `charter verify` could not prove it",
+            rule="evidence-coverage",
+        )
+        for path in coverage_problems(sources)
+    ]
+    return CheckResult(result.charter, [*result.problems, *missing])
 
 
 class StatementFormat(StrEnum):

@@ -607,6 +607,11 @@ class InTransit(_Model):
     hsts_include_subdomains: Stated = None
     https_only: Stated = Field(None, description="Plain HTTP is refused (redirected), not only upgraded by HSTS.")
 
+    @property
+    def hsts_header(self) -> str:
+        """The ``Strict-Transport-Security`` value these promises mean (RFC 6797 6.1), as the web app sends it."""
+        return f"max-age={self.hsts_max_age.seconds}" + ("; includeSubDomains" if self.hsts_include_subdomains else "")
+
 
 class Encryption(_Model):
     at_rest: AtRest | None = None

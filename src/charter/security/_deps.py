@@ -213,6 +213,7 @@ def audit_dependencies(desk: SecurityDesk, report_text: str, *, actor: str, name
             with contextlib.suppress(DeskError):  # a vector the desk refuses: unscored, the Critical deadline
                 report = desk.triage(report.id, cvss=finding.cvss, actor=actor)
         (audit.opened if created else audit.tracked).append((finding, report))
+    desk.dependency_audit_ran(checked=checked, findings=len(findings), opened=len(audit.opened), actor=actor)
     return audit
 
 

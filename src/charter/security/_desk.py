@@ -854,6 +854,13 @@ class SecurityDesk:
             return False
         return True
 
+    def dependency_audit_ran(self, *, checked: int, findings: int, opened: int, actor: str) -> None:
+        """Record that the installed dependencies were checked (``deps.audited``): the evidence that
+        ``security.dependency_monitoring`` is kept reads it."""
+        self._audit.record(
+            "deps.audited", actor=actor, payload={"checked": checked, "findings": findings, "opened": opened}
+        )
+
     def warnings(self) -> list[str]:
         """Warnings that are not about one report: security.txt expiring within 30 days, or expired."""
         now = self._clock.now()

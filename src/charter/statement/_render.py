@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping
 from importlib.resources import files
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -40,12 +41,24 @@ def stylesheet() -> str:
     return files("charter.statement").joinpath("templates", "trust.css").read_text("utf-8")
 
 
-def render(statement: Statement, fmt: Format = "md", *, stylesheet_href: str | None = None) -> str:
+def render(
+    statement: Statement,
+    fmt: Format = "md",
+    *,
+    stylesheet_href: str | None = None,
+    evidence: Mapping[str, Any] | None = None,
+    links: bool = False,
+) -> str:
     """Render ``statement`` as ``md`` (CommonMark), ``html`` (a whole page) or ``txt`` (78 columns).
 
     Args:
         stylesheet_href: for ``html``, link this stylesheet URL instead of embedding the CSS (a page
             served under a strict Content-Security-Policy); the default makes a self-contained file.
+        evidence: for ``html``, the live status beside each section: section id -> an object with the
+            attributes ``status`` (pass/fail/unknown), ``checked_at`` (aware datetime or ``None``) and ``items``
+            (dicts with ``promise``, ``status``, ``summary``), such as ``charter.evidence.SectionEvidence``.
+            Sections without an entry show none.
+        links: for ``html``, link the trust site's evidence, history and advisories pages.
 
     Raises:
         ValueError: unknown format.
@@ -54,7 +67,7 @@ def render(statement: Statement, fmt: Format = "md", *, stylesheet_href: str | N
         return _markdown(statement)
     if fmt == "html":
         return _env.get_template("statement.html.j2").render(
-            statement=statement, stylesheet_href=stylesheet_href, css=stylesheet()
+            statement=statement, stylesheet_href=stylesheet_href, css=stylesheet(), evidence=evidence or {}, links=links
         )
     if fmt == "txt":
         return _text(statement)

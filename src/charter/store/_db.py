@@ -23,7 +23,7 @@ KEYS_FILE = "keys.db"
 
 #: The newest migration of each role and its version table. A database already there is opened without
 #: loading Alembic (it costs start-up time and memory); tests/store pin these to the migration trees.
-HEADS = {"data": "0007", "keys": "k0001"}
+HEADS = {"data": "0008", "keys": "k0001"}
 _VERSION_TABLES = {"data": "alembic_version", "keys": "alembic_version_keys"}
 
 # An arbitrary constant: PostgreSQL advisory-lock key held while migrations run, so that many replicas

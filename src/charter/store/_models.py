@@ -30,6 +30,7 @@ __all__ = [
     "ContactSuppressionRow",
     "DataKeyRow",
     "DsrRow",
+    "EvidenceRow",
     "KeyBase",
     "MarketplaceContactRow",
     "PrivacySettingRow",
@@ -408,4 +409,16 @@ class ContactSuppressionRow(Base):
 
     email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(16))  # unsubscribed, deleted
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EvidenceRow(Base):
+    """The latest outcome of one evidence check (``charter verify``, the trust page): shared by every replica."""
+
+    __tablename__ = "evidence"
+
+    check: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # pass, fail, unknown
+    summary: Mapped[str] = mapped_column(Text)
+    measured: Mapped[str] = mapped_column(Text)  # JSON
     at: Mapped[datetime] = mapped_column(UTCDateTime())

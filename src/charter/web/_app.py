@@ -25,6 +25,7 @@ from charter.web._atlassian import AtlassianServices, atlassian_routes
 from charter.web._pages import STYLESHEET_PATH, Document, PublishedDocuments
 from charter.web._privacy import privacy_routes
 from charter.web._security import FormLimiter, security_routes
+from charter.web._trust import trust_routes
 
 __all__ = ["RequestLimits", "SecurityHeaders", "create_app"]
 
@@ -229,8 +230,8 @@ def create_app(
         return Response(status_code=307, headers={"location": "/trust"})
 
     routes_list = [
+        *trust_routes(charter, database, stylesheet=STYLESHEET_PATH),
         Route("/", root),
-        Route("/trust", _serve(docs.html)),
         Route("/trust/", root),
         Route("/trust/statement.md", _serve(docs.markdown)),
         Route("/trust/statement.txt", _serve(docs.text)),
@@ -250,11 +251,7 @@ def create_app(
         # The app's own routes first: they carry the traffic, and Starlette tries routes in order.
         routes_list = atlassian_routes(charter, services, routes) + routes_list
     transit = charter.encryption.in_transit
-    hsts = None
-    if transit is not None:
-        hsts = f"max-age={transit.hsts_max_age.seconds}" + (
-            "; includeSubDomains" if transit.hsts_include_subdomains else ""
-        )
+    hsts = transit.hsts_header if transit is not None else None
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Not found\n", status_code=404)
