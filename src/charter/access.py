@@ -19,7 +19,7 @@ from charter.logs import mask
 from charter.store import TenantStore
 from charter.tenants import Registry
 
-__all__ = ["AccessDeniedError", "StaffAccess", "check_staff"]
+__all__ = ["AccessDeniedError", "StaffAccess", "check_staff", "check_staff_id"]
 
 _STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 MIN_REASON = 10
@@ -28,6 +28,19 @@ MAX_REASON = 500
 
 class AccessDeniedError(ValueError):
     """Staff access refused: no valid staff id, no real reason, or no such tenant. The message says which."""
+
+
+def check_staff_id(staff_id: str) -> str:
+    """A staff id as the audit log records it (1-64 of ``A-Za-z0-9._:-``; an id, never an e-mail address).
+
+    Raises:
+        AccessDeniedError: anything else.
+    """
+    if not _STAFF_ID.fullmatch(staff_id or ""):
+        raise AccessDeniedError(
+            "the staff id must be 1-64 letters, digits, '.', '_', ':' or '-' (an id, not an e-mail address)"
+        )
+    return staff_id
 
 
 def check_staff(staff_id: str, reason: str) -> str:

@@ -74,7 +74,7 @@ def test_dsr_status_exits_1_when_a_request_is_overdue(data_dir: Path) -> None:
             "no request DSR-AAAAAAAAAA",
         ),
         (["dsr", "erase", "DSR-1", "--staff", "s1"], "not a request id"),
-        (["contacts", "import", "/nonexistent.csv"], "no such file"),
+        (["contacts", "import", "/nonexistent.csv"], "declares no [marketplace_contacts]"),
         (
             ["tenants", "export", "nope", "--out", "/tmp/x.json", "--staff", "s1", "--reason", "admin request 42"],
             "no tenant",
@@ -129,16 +129,24 @@ def test_privacy_report_against_the_fake_api(data_dir: Path, monkeypatch: pytest
         assert code == 2 and "must be a plain https:// URL" in err
 
 
-def test_contacts_import_and_delete(data_dir: Path, tmp_path: Path) -> None:
-    (tmp_path / "l.csv").write_text("Technical contact email,Company\nada.fake@example.com,Fake Co\nbad,X\n")
-    code, out, err = cli(data_dir, "contacts", "import", str(tmp_path / "l.csv"))
-    assert code == 0 and out.strip() == "1 imported, 0 updated, 0 unsubscribed or deleted (not imported), 1 skipped"
-    assert "skipped line 3" in err
-    assert cli(data_dir, "contacts", "count")[1].strip() == "1 contact(s)"
-    code, out, _ = cli(data_dir, "contacts", "delete", "ada.fake@example.com")
-    assert code == 0 and out.startswith("deleted")
+def test_contacts_are_refused_when_the_charter_does_not_declare_them(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text("Technical contact email,Company\nada.fake@example.com,Fake Co\n")
+    code, _, err = cli(data_dir, "contacts", "import", str(tmp_path / "l.csv"))
+    assert code == 2 and "declares no [marketplace_contacts]" in err
     assert cli(data_dir, "contacts", "count")[1].strip() == "0 contact(s)"
+    code, _, err = cli(data_dir, "contacts", "delete", "not an address")
+    assert code == 2 and "not an e-mail address" in err
+
+
+def test_a_failed_export_write_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
+    _, out, _ = cli(data_dir, "dsr", "open", "account:fake-acct-cli", "--kind", "access")
+    request_id = out.split(":")[0]
+    cli(data_dir, "dsr", "verify", request_id, "--staff", "dpo-1", "--method", "logged-in account match")
+    code, _, err = cli(data_dir, "dsr", "export", request_id, "--staff", "dpo-1", "--out", str(tmp_path))
+    assert code == 2 and "is a directory" in err
     code, _, err = cli(
-        data_dir, "contacts", "send", "--purpose", "billing", "--subject", "s", "--body-file", str(tmp_path / "l.csv")
+        data_dir, "dsr", "export", request_id, "--staff", "dpo-1", "--out", str(tmp_path / "no" / "x.json")
     )
-    assert code == 2 and "CHARTER_SMTP_URL" in err
+    assert code == 2 and "cannot write" in err
+    _, out, _ = cli(data_dir, "dsr", "status")
+    assert "verified" in out and "done" not in out

@@ -15,6 +15,7 @@ from charter.privacy import ContactError, MarketplaceContacts
 from charter.security import Mailer
 from charter.store import MarketplaceContactRow
 from tests.conftest import Captured
+from tests.privacy.conftest import declare_contacts
 
 CSV = (
     "Technical contact email,Technical contact name,Company,Licence id\n"
@@ -35,18 +36,15 @@ JSON = {
 }
 
 
-def _contacts(runtime: Any, **changes: Any) -> MarketplaceContacts:
-    if not changes:
-        return runtime.contacts  # type: ignore[no-any-return]
-    charter = runtime.charter.model_copy(update=changes)
-    return MarketplaceContacts(charter, runtime.database, runtime.keyring, runtime.audit, clock=runtime.clock)
-
-
 def _with_purposes(runtime: Any) -> MarketplaceContacts:
-    from charter.policy._schema import MarketplaceContacts as Policy
+    declare_contacts(runtime)
+    return runtime.contacts  # type: ignore[no-any-return]
 
-    policy = Policy(purposes=["security-notices", "billing"], unsubscribe="mailto:privacy@notes.example.com")
-    return _contacts(runtime, marketplace_contacts=policy)
+
+@pytest.fixture(autouse=True)
+def _declared(runtime: Any, request: pytest.FixtureRequest) -> None:
+    if "undeclared" not in request.node.name:
+        declare_contacts(runtime)
 
 
 def test_import_csv_and_json_exports(runtime: Any, tmp_path: Path) -> None:
@@ -108,10 +106,40 @@ def test_mail_only_for_listed_purposes_with_a_one_click_unsubscribe(
     assert "fake@example.com" not in json.dumps(entry.payload)
 
 
-def test_a_charter_without_contact_purposes_mails_nobody(runtime: Any, smtp_server: Captured) -> None:
+def test_a_charter_without_contacts_stores_and_mails_none_undeclared(
+    runtime: Any, tmp_path: Path, smtp_server: Captured
+) -> None:
+    contacts = MarketplaceContacts(
+        runtime.charter, runtime.database, runtime.keyring, runtime.audit, clock=runtime.clock
+    )
+    (tmp_path / "l.csv").write_text(CSV)
+    with pytest.raises(ContactError, match="declares no \\[marketplace_contacts\\]"):
+        contacts.import_file(tmp_path / "l.csv", actor="t")
     mailer = Mailer(host=smtp_server.host, port=smtp_server.port, security="plain", sender="news@notes.example.com")
     with pytest.raises(ContactError, match="marketplace_contacts\\] is absent"):
-        runtime.contacts.send(purpose="billing", subject="s", body="b", mailer=mailer, actor="t")
+        contacts.send(purpose="billing", subject="s", body="b", mailer=mailer, actor="t")
+
+
+def test_subjects_staff_ids_and_addresses_are_checked(runtime: Any, smtp_server: Captured) -> None:
+    from charter.access import AccessDeniedError
+
+    mailer = Mailer(host=smtp_server.host, port=smtp_server.port, security="plain", sender="news@notes.example.com")
+    with pytest.raises(ContactError, match="one non-empty line"):
+        runtime.contacts.send(purpose="billing", subject="a\nBcc: x@example.com", body="b", mailer=mailer, actor="t")
+    with pytest.raises(AccessDeniedError):
+        runtime.contacts.delete("a@example.com", actor="boss@example.com")
+    with pytest.raises(ContactError, match="not an e-mail address"):
+        runtime.contacts.delete("not an address", actor="t")
+
+
+def test_unreadable_files_import_nothing(runtime: Any, tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(ContactError, match="nested too deeply"):
+        runtime.contacts.import_file(tmp_path / "deep.json", actor="t")
+    (tmp_path / "huge.csv").write_text("Technical contact email\nok.fake@example.com\n" + "x" * 200_000 + "\n")
+    with pytest.raises(ContactError, match="not a readable CSV"):
+        runtime.contacts.import_file(tmp_path / "huge.csv", actor="t")
+    assert runtime.contacts.count() == 0  # the good line before the bad one was not imported
 
 
 def test_a_deletion_request_is_honoured_at_once(runtime: Any, tmp_path: Path) -> None:

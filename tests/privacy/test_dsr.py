@@ -14,9 +14,8 @@ import pytest
 
 from charter.access import AccessDeniedError
 from charter.privacy import DsrError, dsr_due
-from charter.store import ClosedAccountError
 from tests.conftest import connect_install
-from tests.privacy.conftest import B16_START
+from tests.privacy.conftest import B16_START, declare_contacts
 
 STAFF = "staff-dpo"
 
@@ -81,14 +80,19 @@ def test_an_account_request_from_open_to_erasure(runtime: Any, host_tz: str) -> 
     again = runtime.dsr.export(request.id, staff_id=STAFF)
     assert again["tenant_records"] == [] and again["support_cases"] == []
     assert again["audit_references"][-1]["kind"] == "privacy.account-erased"  # the receipt, by digest
-    with pytest.raises(ClosedAccountError):
-        runtime.store.put(a, "note", "n-11", {}, accounts={"fake-acct-ds1": B16_START})
+    # the account is not closed by a data subject's erasure: a returning user can store data again
+    runtime.store.put(a, "note", "n-11", {"text": "new"}, accounts={"fake-acct-ds1": B16_START})
+    with pytest.raises(DsrError, match="already erased"):
+        runtime.dsr.erase(request.id, staff_id=STAFF)
+    assert runtime.dsr.get(request.id).state == "erased"
     erased = runtime.audit.entries(kind="privacy.dsr-erased")[-1]
     assert erased.actor == STAFF and "fake-acct-ds1" not in json.dumps(erased.payload)
 
     runtime.dsr.close(request.id, staff_id=STAFF)
     with pytest.raises(DsrError, match="is closed"):
         runtime.dsr.export(request.id, staff_id=STAFF)
+    with pytest.raises(DsrError, match="already closed"):
+        runtime.dsr.close(request.id, staff_id=STAFF)
     assert runtime.dsr.get(request.id).state == "closed"
 
 
@@ -100,6 +104,7 @@ def test_an_email_request_finds_contacts_reports_and_cases(runtime: Any, tmp_pat
         summary="XSS", details="steps", source="researcher", reporter="Fake Subject", contact=address, actor="t"
     )
     case = runtime.support.open_case(subject="billing", customer=address, actor="t")
+    declare_contacts(runtime)
     csv = tmp_path / "licences.csv"
     csv.write_text(f"Technical contact email,Technical contact name,Company\n{address},Fake Subject,Fake Co\n")
     runtime.contacts.import_file(csv, actor="t")
@@ -107,8 +112,12 @@ def test_an_email_request_finds_contacts_reports_and_cases(runtime: Any, tmp_pat
     runtime.dsr.verify(request.id, method="replied from the address on file", staff_id=STAFF)
     package = runtime.dsr.export(request.id, staff_id=STAFF)
     assert [c["tenant"] for c in package["tenant_contacts"]] == [a]
-    assert [r["report"] for r in package["security_reports"]] == [report.id]
-    assert [c["case"] for c in package["support_cases"]] == [case.id]
+    assert package["security_reports"] == [
+        {"report": report.id, "reporter": "Fake Subject", "contact": address, "summary": "XSS", "details": "steps"}
+    ]
+    assert [(c["case"], c["subject"], c["customer"]) for c in package["support_cases"]] == [
+        (case.id, "billing", address)
+    ]
     assert package["marketplace_contacts"][0]["company"] == "Fake Co"
 
     receipt = runtime.dsr.erase(request.id, staff_id=STAFF)
@@ -142,6 +151,8 @@ def test_access_only_requests_are_not_erased_and_extensions_are_once(runtime: An
         ("a@example.com", "forget", None, "kind 'forget'"),
         ("a@example.com", "both", datetime(2024, 3, 9), "time zone"),  # noqa: DTZ001 - the mistake under test
         ("a@example.com", "both", datetime(2024, 3, 11, tzinfo=UTC), "future"),
+        ("a@example.com", "both", datetime(2020, 1, 1, tzinfo=UTC), "more than a year ago"),
+        ("a@b", "both", None, "account:<Atlassian account id>"),
     ],
 )
 def test_bad_requests_are_refused(
@@ -162,3 +173,25 @@ def test_nothing_of_the_identity_is_in_clear_at_rest(runtime: Any) -> None:
         row = session.scalars(select(DsrRow)).one()
         assert b"subject.fake" not in (row.identity or b"")
     assert "subject.fake" not in json.dumps([e.payload for e in runtime.audit.entries()])
+
+
+def test_a_failed_delivery_leaves_the_request_as_it_was(runtime: Any) -> None:
+    request = runtime.dsr.open("subject.fake@example.com", kind="access", actor="cli")
+    runtime.dsr.verify(request.id, method="replied from the address on file", staff_id=STAFF)
+
+    def broken(package: dict[str, Any]) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        runtime.dsr.export(request.id, staff_id=STAFF, deliver=broken)
+    assert runtime.dsr.get(request.id).exported_at is None
+    assert runtime.audit.entries(kind="privacy.dsr-exported") == []
+
+
+def test_received_times_are_kept_in_utc(runtime: Any) -> None:
+    request = runtime.dsr.open(
+        "a@example.com", kind="both", actor="cli", received_at=datetime.fromisoformat("2024-03-09T05:59:00+14:00")
+    )
+    assert request.received_at == datetime(
+        2024, 3, 8, 15, 59, tzinfo=UTC
+    ) and request.received_at.utcoffset() == timedelta(0)

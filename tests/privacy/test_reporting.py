@@ -190,3 +190,14 @@ def test_support_cases_about_a_closed_account_are_deleted(runtime: Any, api: Fak
     (erasure,) = _reporter(runtime, api).run().closed
     assert erasure.cases == [case.id] and erasure.held == [held.id]
     assert runtime.support.get(case.id).status == "deleted" and runtime.support.get(held.id).status == "open"
+
+
+@pytest.mark.parametrize("wait", ["100000", "99999999999999999999"])
+def test_a_retry_after_over_an_hour_ends_the_run_without_waiting(
+    runtime: Any, api: FakeReportingApi, wait: str
+) -> None:
+    _store(runtime)
+    before = runtime.clock.now()
+    api.script = [Reply(429, headers={"retry-after": wait})]
+    run = _reporter(runtime, api).run()
+    assert run.posts == 1 and "over an hour" in (run.error or "") and runtime.clock.now() == before

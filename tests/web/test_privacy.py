@@ -23,6 +23,9 @@ def client(runtime: Any) -> Iterator[TestClient]:
 
 
 def _token(runtime: Any, tmp_path: Path) -> str:
+    from tests.privacy.conftest import declare_contacts
+
+    declare_contacts(runtime)
     (tmp_path / "l.csv").write_text("Technical contact email\nada.fake@example.com\n")
     runtime.contacts.import_file(tmp_path / "l.csv", actor="t")
     contact_id = runtime.contacts.find("ada.fake@example.com")

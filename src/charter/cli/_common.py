@@ -63,19 +63,22 @@ def load_or_exit(path: Path, clock: Clock | None = None) -> Charter:
     return result.charter
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
+    ``mode`` (e.g. ``0o600`` for personal data) applies from the first byte; by default an existing file keeps
+    its permissions and a new one gets what the umask gives.
 
     Raises:
         OSError: the directory is missing or not writable (the caller reports it).
     """
     path = Path(os.path.realpath(path))  # write through a symlink to its target, keeping the link
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)  # an existing file keeps its permissions
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # a new file gets what the user's umask gives any new file
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)  # an existing file keeps its permissions
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # a new file gets what the user's umask gives any new file
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,7 +40,7 @@ def _open(config: Path, data_dir: Path, database_url: str | None, keys_url: str 
         try:
             yield rt
         except (DsrError, ContactError, AccessDeniedError, LookupError) as exc:
-            die(str(exc).strip("'\""))
+            die(str(exc.args[0]) if exc.args else str(exc))
 
 
 def _when(value: datetime | None) -> str:
@@ -55,9 +55,15 @@ def _left(delta: timedelta) -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write personal data: mode 0600 from the first byte, atomically.
+
+    Raises:
+        typer.Exit: the file cannot be written (after printing why).
+    """
+    if path.is_dir():
+        die(f"--out {path} is a directory; give a file name")
     try:
-        write_atomically(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
-        os.chmod(path, 0o600)  # personal data: readable by its owner only
+        write_atomically(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(), mode=0o600)
     except OSError as exc:
         die(f"cannot write {path}: {exc.strerror}")
 
@@ -136,7 +142,7 @@ def dsr_open(
             die(f"--received {received!r} is not an ISO 8601 time (e.g. 2026-11-30T09:00:00Z)")
     with _open(config, data_dir, database_url, keys_database_url) as rt:
         request = rt.dsr.open(identity, kind=kind, actor=staff, received_at=at)
-    typer.echo(f"{request.id}: due {_when(request.due_at)}; verify the requester's identity next")
+    typer.echo(f"{request.id}: due {_when(request.due_at.astimezone(UTC))}; verify the requester's identity next")
 
 
 @dsr_app.command("verify")
@@ -183,8 +189,7 @@ def dsr_export(
 ) -> None:
     """Write everything Charter holds about the verified identity as JSON."""
     with _open(config, data_dir, database_url, keys_database_url) as rt:
-        package = rt.dsr.export(request_id, staff_id=staff)
-    _write_json(out, package)
+        package = rt.dsr.export(request_id, staff_id=staff, deliver=lambda data: _write_json(out, data))
     counts = {k: len(v) for k, v in package.items() if isinstance(v, list)}
     typer.echo(f"{request_id}: exported to {out} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
 
@@ -273,8 +278,8 @@ def tenants_export(
     with _open(config, data_dir, database_url, keys_database_url) as rt:
         masked = check_staff(staff, reason)
         package = export_tenant(rt.database, rt.keyring, rt.store, tenant, clock=rt.clock)
+        _write_json(out, package)  # recorded only once delivered
         rt.audit.record("tenant.exported", actor=staff, tenant_id=tenant, payload={"reason": masked})
-    _write_json(out, package)
     typer.echo(f"{tenant}: {len(package['records'])} record(s) exported to {out}")
 
 

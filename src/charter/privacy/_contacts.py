@@ -33,6 +33,7 @@ from sqlalchemy import delete, select
 from charter.audit import AuditLog
 from charter.clock import Clock
 from charter.policy import Charter
+from charter.security import email_address
 from charter.store import ContactSuppressionRow, Database, Keyring, MarketplaceContactRow
 
 __all__ = ["ContactError", "ImportReport", "MarketplaceContacts", "SendReport"]
@@ -146,6 +147,8 @@ class MarketplaceContacts:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ContactError(f"{path} is not JSON (line {exc.lineno}: {exc.msg})") from None
+            except RecursionError:
+                raise ContactError(f"{path} is nested too deeply to be a licence export") from None
             rows = data.get("licenses") if isinstance(data, dict) else data
             if not isinstance(rows, list):
                 raise ContactError(f"{path}: a JSON export is a list of licences or {{'licenses': [...]}}")
@@ -155,8 +158,11 @@ class MarketplaceContacts:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or not any(_flat(f) in _EMAIL_KEYS for f in reader.fieldnames):
             raise ContactError(f"{path}: no technical contact e-mail column (e.g. 'Technical contact email')")
-        for number, row in enumerate(reader, start=2):
-            yield f"line {number}", dict(row)
+        try:
+            rows = [(f"line {number}", dict(row)) for number, row in enumerate(reader, start=2)]
+        except csv.Error as exc:
+            raise ContactError(f"{path}: not a readable CSV ({exc})") from None
+        yield from rows
 
     def import_file(self, path: Path, *, actor: str) -> ImportReport:
         """Import (or update) the technical contacts of a licence export.
@@ -164,13 +170,22 @@ class MarketplaceContacts:
         Raises:
             ContactError: not a readable CSV or JSON licence export.
         """
+        from charter.access import check_staff_id
+
+        check_staff_id(actor)
+        if self._charter.marketplace_contacts is None:
+            raise ContactError(
+                "the charter declares no [marketplace_contacts]: storing technical contacts would make the published "
+                "statement untrue (declare their purposes first)"
+            )
+        rows = list(self._rows(Path(path)))  # read and parse all first: a bad file imports nothing
         report = ImportReport()
         now = self._clock.now()
         with self._db.session() as session:
             suppressed = set(session.scalars(select(ContactSuppressionRow.email_digest)))
-        for where, row in self._rows(Path(path)):
+        for where, row in rows:
             email, name, company = _fields(row)
-            if not email or not _EMAIL.fullmatch(email):
+            if not email or not _EMAIL.fullmatch(email) or email_address(email) is None:
                 report.skipped.append(f"{where}: no valid technical contact e-mail")
                 continue
             digest = self.digest(email)
@@ -250,8 +265,12 @@ class MarketplaceContacts:
         Raises:
             ContactError: the charter lists no such purpose, or no statement URL for the unsubscribe link.
         """
+        from charter.access import check_staff_id
         from charter.security import MailError
 
+        check_staff_id(actor)
+        if not subject.strip() or "\n" in subject or "\r" in subject:
+            raise ContactError("the subject is one non-empty line")
         policy = self._charter.marketplace_contacts
         purposes = policy.purposes if policy is not None else []
         if purpose not in purposes:
@@ -304,7 +323,16 @@ class MarketplaceContacts:
         return True
 
     def delete(self, address: str, *, actor: str, reason: str = "deleted") -> int:
-        """A deletion request for ``address``: removed at once and suppressed; how many contacts went (0 or 1)."""
+        """A deletion request for ``address``: removed at once and suppressed; how many contacts went (0 or 1).
+
+        Raises:
+            ContactError: not an e-mail address.
+        """
+        from charter.access import check_staff_id
+
+        check_staff_id(actor)
+        if email_address(_norm(address)) is None:
+            raise ContactError(f"{address[:80]!r} is not an e-mail address")
         digest = self.digest(address)
         with self._db.session() as session:
             contact_id = session.scalar(
@@ -331,6 +359,10 @@ def _flat(name: str) -> str:
     return re.sub(r"[\s_]+", " ", str(name)).strip().lower()
 
 
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> str:
     flat = {_flat(k): v for k, v in row.items()}
     for key in keys:
@@ -346,8 +378,8 @@ def _fields(row: dict[str, Any]) -> tuple[str, str, str]:
     if isinstance(details, dict):
         found = details.get("technicalContact")
         technical: dict[str, Any] = found if isinstance(found, dict) else {}
-        email = str(technical.get("email") or "").strip()
-        name = str(technical.get("name") or "").strip()
-        company = str(details.get("company") or "").strip()
+        email = _str(technical.get("email"))
+        name = _str(technical.get("name"))
+        company = _str(details.get("company"))
         return email, name[:200], company[:200]
     return _pick(row, _EMAIL_KEYS), _pick(row, _NAME_KEYS)[:200], _pick(row, _COMPANY_KEYS)[:200]

@@ -22,13 +22,13 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, select
 
-from charter.access import check_staff
+from charter.access import check_staff, check_staff_id
 from charter.audit import AuditLog
 from charter.clock import Clock
 from charter.policy import Charter
@@ -169,8 +169,10 @@ class DsrDesk:
                 return "account", check_account_id(text[8:])
             except ValueError as exc:
                 raise DsrError(str(exc)) from None
-        address = text.removeprefix("email:").strip().lower()
-        if _EMAIL.fullmatch(address):
+        from charter.security import email_address
+
+        address = email_address(text.removeprefix("email:").strip().lower())
+        if address is not None:
             return "email", address
         raise DsrError("the identity is 'account:<Atlassian account id>' or an e-mail address")
 
@@ -180,6 +182,7 @@ class DsrDesk:
         Raises:
             DsrError: a bad identity, kind or time.
         """
+        check_staff_id(actor)
         if kind not in KINDS:
             raise DsrError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         identity_kind, value = self.parse_identity(identity)
@@ -187,8 +190,11 @@ class DsrDesk:
         at = now if received_at is None else received_at
         if at.tzinfo is None:
             raise DsrError("the time a request was received needs a time zone (e.g. 2026-11-30T09:00:00Z)")
+        at = at.astimezone(UTC)
         if at > now + timedelta(minutes=5):
             raise DsrError("a request cannot be received in the future")
+        if at < now - timedelta(days=366):
+            raise DsrError("a request received more than a year ago: check the date")
         request_id = "DSR-" + "".join(_ALPHABET[b % 32] for b in self._random(10))
         sealed = self._keyring.seal(f"charter:dsr:{request_id}", "identity", value.encode())
         row = DsrRow(
@@ -334,11 +340,15 @@ class DsrDesk:
 
     # -- export and erase -------------------------------------------------------------------------------
 
-    def export(self, request_id: str, *, staff_id: str) -> dict[str, Any]:
-        """Everything Charter holds about the verified identity, as a JSON-ready package.
+    def export(
+        self, request_id: str, *, staff_id: str, deliver: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Everything Charter holds about the verified identity, as a JSON-ready package. The request is marked
+        exported only after ``deliver(package)`` returned (a failed write leaves it as it was).
 
         Raises:
             DsrError: not verified, closed or unknown.
+            Exception: whatever ``deliver`` raises (nothing is recorded then).
         """
         check_staff(staff_id, f"data subject request {request_id}")
         row, value = self._verified(request_id)
@@ -353,16 +363,25 @@ class DsrDesk:
         cases = []
         for case_id in found.cases:
             case = self._support.get(case_id)
-            cases.append(
-                {
-                    "case": case.id,
-                    "status": case.status,
-                    "opened_at": case.opened_at.isoformat(),
-                    "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-                    "attachments": len(case.attachments),
-                    "messages": case.messages,
-                }
-            )
+            entry: dict[str, Any] = {
+                "case": case.id,
+                "status": case.status,
+                "opened_at": case.opened_at.isoformat(),
+                "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+                "attachments": len(case.attachments),
+            }
+            if case.status != "deleted":
+                talk = self._support.read_communications(
+                    case.id, staff_id=staff_id, reason=f"data subject request {request_id}"
+                )
+                entry.update(
+                    subject=talk.get("subject"),
+                    customer=talk.get("customer"),
+                    messages=[
+                        {"from": m["author"], "at": m["at"], "text": m["body"]} for m in talk.get("messages", [])
+                    ],
+                )
+            cases.append(entry)
         digest = account_digest(self._keyring, value) if row.identity_kind == "account" else None
         audit = [
             {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind}
@@ -378,11 +397,25 @@ class DsrDesk:
             "support_cases": cases,
             "tenant_contacts": [{"tenant": t, "email": value} for t in found.tenant_contacts],
             "marketplace_contacts": [self._contacts.export(value)] if found.marketplace else [],
-            "security_reports": [{"report": r, "contact": value} for r in found.security_reports],
+            "security_reports": [self._report_content(r) for r in found.security_reports],
             "audit_references": audit,
         }
-        self._update(request_id, staff_id, "exported", exported_at=self._clock.now(), state="exported")
+        if deliver is not None:
+            deliver(package)
+        state = row.state if row.state == "erased" else "exported"  # an export after erasure stays erased
+        self._update(request_id, staff_id, "exported", exported_at=self._clock.now(), state=state)
         return package
+
+    def _report_content(self, report_id: str) -> dict[str, Any]:
+        with self._db.session() as session:
+            row = session.get(SecurityReportRow, report_id)
+            assert row is not None
+            blobs = {"reporter": row.reporter, "contact": row.contact, "summary": row.summary, "details": row.details}
+        owner = f"charter:security:{report_id}"
+        return {"report": report_id} | {
+            name: self._keyring.open(owner, name, blob).decode() if blob is not None else None
+            for name, blob in blobs.items()
+        }
 
     def erase(self, request_id: str, *, staff_id: str) -> dict[str, Any]:
         """Erase everything Charter holds about the verified identity; returns the receipt (counts and ids, no
@@ -395,10 +428,14 @@ class DsrDesk:
         row, value = self._verified(request_id)
         if row.kind == "access":
             raise DsrError(f"{request_id} is a request for access, not erasure")
+        if row.erased_at is not None:
+            raise DsrError(f"{request_id} was already erased on {row.erased_at:%Y-%m-%d %H:%M} UTC")
         found = self._find(row.identity_kind, value)
         receipt: dict[str, Any] = {"request": request_id}
         if row.identity_kind == "account":
-            erasure = self._eraser.erase(value, actor=staff_id, reason=f"data subject request {request_id}")
+            erasure = self._eraser.erase(
+                value, actor=staff_id, reason=f"data subject request {request_id}", closed=False
+            )
             receipt.update(records=erasure.records, support_cases=erasure.cases, held_by_legal_hold=erasure.held)
         else:
             held: list[str] = []
@@ -436,6 +473,7 @@ class DsrDesk:
     def close(self, request_id: str, *, staff_id: str) -> DsrRequest:
         """Close a request: its identity is crypto-shredded (the request's key destroyed); metadata remains."""
         check_staff(staff_id, f"data subject request {request_id}")
-        self._row(request_id)
+        if self._row(request_id).state == "closed":
+            raise DsrError(f"{request_id} is already closed")
         self._keyring.destroy(f"charter:dsr:{request_id}")
         return self._update(request_id, staff_id, "closed", state="closed", identity=None, closed_at=self._clock.now())

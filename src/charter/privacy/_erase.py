@@ -81,10 +81,11 @@ class AccountEraser:
             )
             return int(getattr(gone, "rowcount", 0) or 0)
 
-    def erase(self, account_id: str, *, actor: str, reason: str) -> Erasure:
+    def erase(self, account_id: str, *, actor: str, reason: str, closed: bool = True) -> Erasure:
         """Erase every item holding the account's personal data: tenant records in every tenant, support cases
-        about it (a case under legal hold is kept and listed), and mark the account closed so it is never
-        reported or stored again. Audited as ``privacy.account-erased`` (the account by digest).
+        about it (a case under legal hold is kept and listed). With ``closed`` (Atlassian said the account is
+        closed) the account is never reported or stored again; a data subject's erasure of a live account passes
+        ``closed=False``. Audited as ``privacy.account-erased`` (the account by digest).
         """
         check_account_id(account_id)
         digest = account_digest(self._keyring, account_id)
@@ -106,9 +107,9 @@ class AccountEraser:
                 session.execute(delete(AccountRefRow).where(AccountRefRow.account_id == account_id))
             row = session.get(AccountReportRow, digest)
             now = self._clock.now()
-            if row is None:
+            if closed and row is None:
                 session.add(AccountReportRow(account_id=digest, status="closed", last_reported_at=None, closed_at=now))
-            else:
+            elif closed and row is not None:
                 row.status, row.closed_at = "closed", now
             self._audit.record(
                 "privacy.account-erased",

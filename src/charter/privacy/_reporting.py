@@ -61,6 +61,8 @@ REPORT_ACCOUNTS_URL = "https://api.atlassian.com/app/report-accounts/"
 BATCH_SIZE = 90
 DEFAULT_CYCLE = timedelta(days=7)
 _CYCLE_SETTING = "report-accounts.cycle-period"
+#: The longest ``Retry-After`` waited within a run; a longer one ends the run (the hourly job tries again).
+MAX_RETRY_WAIT = timedelta(hours=1)
 
 
 @dataclass
@@ -83,8 +85,11 @@ def reporting_settings(environ: Mapping[str, str]) -> tuple[str, str | None]:
         ValueError: a URL that is not https (or local http), or carries user info.
     """
     url = environ.get("CHARTER_REPORT_ACCOUNTS_URL", "").strip() or REPORT_ACCOUNTS_URL
-    parts = urlsplit(url)
-    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    try:
+        parts = urlsplit(url)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    except ValueError:
+        raise ValueError("CHARTER_REPORT_ACCOUNTS_URL is not a URL") from None
     if (parts.scheme != "https" and not local) or parts.username or parts.password or not parts.hostname:
         raise ValueError("CHARTER_REPORT_ACCOUNTS_URL must be a plain https:// URL (http only on localhost)")
     token = environ.get("CHARTER_REPORT_ACCOUNTS_TOKEN", "").strip() or None
@@ -228,6 +233,8 @@ class AccountReporter:
                 wait = _retry_after(reply.headers.get("retry-after"), self._clock.now())
                 if wait is None:
                     return None, "429 without a usable Retry-After: stopped until the next run"
+                if wait > MAX_RETRY_WAIT.total_seconds():
+                    return None, f"429 with Retry-After {wait:.0f} s (over an hour): stopped until the next run"
                 self._clock.sleep(wait)
                 continue
             if reply.status_code == 429:
@@ -295,7 +302,7 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(int(value))
+        return float(min(int(value), 10**9))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -8,6 +8,7 @@ charter's security contact when it is an e-mail address. The URL's password is n
 
 from __future__ import annotations
 
+import email.policy
 import re
 import smtplib
 import ssl
@@ -46,6 +47,9 @@ def email_address(contact: str | None) -> str | None:
     if len(value) > 254 or "@" not in value or len(value.partition("@")[0]) > 64:
         return None
     return value if _ADDRESS.fullmatch(value) else None
+
+
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -126,10 +130,14 @@ class Mailer:
         address = email_address(to)
         if address is None:
             raise MailError("the recipient is not one plain e-mail address")
-        msg = EmailMessage()
+        # RFC 5322 allows 998-character lines: long header values (an unsubscribe URL) stay plain instead of
+        # being folded into encoded words that mail clients cannot use (RFC 2369, RFC 8058).
+        msg = EmailMessage(policy=_POLICY)
         msg["From"] = self.sender
         msg["To"] = address
         msg["Date"] = format_datetime((at or datetime.now(UTC)).astimezone(UTC))
+        if "\n" in subject or "\r" in subject:
+            raise MailError("a subject is one line")
         msg["Subject"] = subject
         if reply_to:
             msg["Reply-To"] = reply_to
