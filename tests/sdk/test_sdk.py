@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import jwt
@@ -73,3 +74,24 @@ def test_connect_product_calls_are_signed_with_the_canonical_request() -> None:
     )
     assert claims["qsh"] == query_hash(canonical_request("GET", "/rest/api/3/search", "jql=project%20%3D%20FAKE"))
     assert claims["iss"] == "com.example.app" and claims["iat"] == 1_800_000_000
+
+
+def test_tenant_records_put_with_accounts_and_export_for_portability(runtime: Any) -> None:
+    from datetime import timedelta
+
+    from charter.sdk import TenantRecords
+    from tests.conftest import NOW, connect_install
+
+    tenant = connect_install(runtime.registry, "fake-client-key-sdk", NOW)
+    other = connect_install(runtime.registry, "fake-client-key-sdk-2", NOW)
+    records = TenantRecords(runtime.store, tenant)
+
+    async def scenario() -> list[dict[str, Any]]:
+        await records.put("note", "FAKE-1/1", {"text": "hi"}, accounts={"fake-acct-sdk": NOW - timedelta(hours=1)})
+        await TenantRecords(runtime.store, other).put("note", "FAKE-1/2", {"text": "not theirs"})
+        return await records.export()
+
+    exported = asyncio.run(scenario())
+    assert [(r["kind"], r["key"], r["value"], r["accounts"]) for r in exported] == [
+        ("note", "FAKE-1/1", {"text": "hi"}, ["fake-acct-sdk"])
+    ]

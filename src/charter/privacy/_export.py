@@ -8,10 +8,8 @@ from sqlalchemy import select
 
 from charter.clock import Clock
 from charter.store import (
-    AccountRefRow,
     Database,
     Keyring,
-    RecordRow,
     SupportCaseRow,
     TenantContactRow,
     TenantRow,
@@ -46,37 +44,13 @@ def export_tenant(
             "state": tenant.state,
             "installed_at": tenant.created_at.isoformat(),
         }
-        keys = session.execute(
-            select(RecordRow.kind, RecordRow.key, RecordRow.created_at, RecordRow.updated_at)
-            .where(RecordRow.tenant_id == tenant_id)
-            .order_by(RecordRow.kind, RecordRow.key)
-        ).all()
-        refs: dict[tuple[str, str], list[str]] = {}
-        for holder, key, account in session.execute(
-            select(AccountRefRow.holder, AccountRefRow.key, AccountRefRow.account_id).where(
-                AccountRefRow.tenant_id == tenant_id
-            )
-        ):
-            refs.setdefault((holder, key), []).append(account)
         contact = session.get(TenantContactRow, tenant_id)
         sealed_contact = contact.email if contact is not None else None
         cases = [
             {"case": c.id, "status": c.status, "opened_at": c.opened_at.isoformat()}
             for c in session.scalars(select(SupportCaseRow).where(SupportCaseRow.tenant_id == tenant_id))
         ]
-    records = []
-    for kind, key, created, updated in keys:
-        value = store.get(tenant_id, kind, key) if kind in store.kinds else "(kind no longer declared)"
-        records.append(
-            {
-                "kind": kind,
-                "key": key,
-                "value": value,
-                "created_at": created.isoformat(),
-                "updated_at": updated.isoformat(),
-                "accounts": sorted(refs.get((kind, key), [])),
-            }
-        )
+    records = store.export(tenant_id)
     return {
         "tenant": info,
         "generated_at": clock.now().isoformat(),

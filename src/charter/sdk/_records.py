@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -45,3 +46,9 @@ class TenantRecords:
         return list(
             await run_in_threadpool(lambda: self._store.list(self._tenant_id, kind, prefix=prefix, limit=limit))
         )
+
+    async def export(self) -> builtins.list[dict[str, Any]]:
+        """Every record of this tenant, decrypted (data portability, GDPR Art. 20): expose it to the tenant's
+        admin behind your own admin check (see the README)."""
+        records: builtins.list[dict[str, Any]] = await run_in_threadpool(self._store.export, self._tenant_id)
+        return records
