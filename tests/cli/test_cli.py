@@ -188,7 +188,7 @@ def test_serve_refuses_an_invalid_charter_with_the_check_messages(tmp_path: Path
 def test_serve_refuses_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
     file = tmp_path / "data"
     file.write_text("x")
-    code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(file))
+    code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(file), "--port", str(_free_port()))
     assert code == 2
     assert err == f"charter: error: data directory {file} exists but is not a directory\n"
 
@@ -274,7 +274,9 @@ def test_serve_with_a_bad_database_url_leaves_nothing_behind(tmp_path: Path) -> 
         ("postgresql://u:pw@127.0.0.1:abc/x", "malformed database URL (expected e.g. postgresql://user@host:5432/db)"),
     ):
         data = tmp_path / "new-data-dir"
-        code, _, err = run("serve", "-c", EXAMPLE, "--data-dir", str(data), "--database-url", url)
+        code, _, err = run(
+            "serve", "-c", EXAMPLE, "--data-dir", str(data), "--database-url", url, "--port", str(_free_port())
+        )
         assert code == 2
         assert err == f"charter: error: {message}\n"
         assert not data.exists()
@@ -286,6 +288,8 @@ def test_serve_with_a_bad_database_url_leaves_nothing_behind(tmp_path: Path) -> 
         str(tmp_path / "d"),
         "--database-url",
         "postgresql://u:s3cr3tpw@127.0.0.1:1/x?connect_timeout=1&password=other&sslpassword=third",
+        "--port",
+        str(_free_port()),
     )
     assert code == 2
     assert "s3cr3tpw" not in err and "other" not in err and "third" not in err

@@ -204,6 +204,7 @@ def test_trust_history_compares_versions(runtime: Any, tmp_path: Path) -> None:
     with TestClient(app) as client:
         history = client.get("/trust/history").text
         assert "changes since 2.9" in history
+        assert '<select id="from" name="from">' in history  # any two versions can be compared
         link = history.split('href="/trust/history/compare?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
         compared = client.get(f"/trust/history/compare?{link}").text
         assert '<span class="diff-added">+A new closing line.</span>' in compared
