@@ -219,7 +219,7 @@ def run_evidence(runtime: Runtime) -> list[Any] | None:
         if not acquired:
             return None
         evidence = run_checks(runtime)
-        record(runtime.database, evidence)
+        record(runtime.database, evidence, charter=runtime.charter)
         for item in evidence:
             if item.status == "fail":
                 log.warning("promise broken", check=item.check, summary=item.summary)

@@ -29,7 +29,7 @@ def data_dir(tmp_path: Path) -> Path:
 def test_verify_prints_each_promise_and_exits_1_when_one_is_broken(data_dir: Path) -> None:
     code, out, _ = run("verify", "--config", EXAMPLE, "--data-dir", str(data_dir))
     assert code == 1  # a fresh installation has no backup and no dependency audit yet
-    assert "FAIL  backups.rpo" in out and "no verified backup exists" in out
+    assert "FAIL  backups.rpo" in out and "destination 'local' holds no verified backup" in out
     assert "FAIL  security.dependencies" in out and "PASS  audit.chain" in out
     assert "----  access.staff" in out and "cannot observe" in out
     code, out, _ = run("verify", "--json", "--config", EXAMPLE, "--data-dir", str(data_dir))

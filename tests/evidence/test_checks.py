@@ -42,7 +42,7 @@ def _kept(rt: Any) -> None:
 
 def _failing(rt: Any) -> set[str]:
     evidence = run_checks(rt)
-    record(rt.database, evidence)
+    record(rt.database, evidence, charter=rt.charter)
     return {e.check for e in evidence if e.status == "fail"}
 
 
@@ -50,7 +50,7 @@ def test_every_promise_kept(runtime: Any) -> None:
     _kept(runtime)
     evidence = {e.check: e for e in run_checks(runtime)}
     assert {name for name, e in evidence.items() if e.status == "fail"} == set()
-    assert evidence["backups.rpo"].status == "pass" and evidence["backups.rpo"].measured["age_hours"] < 1
+    assert evidence["backups.rpo"].status == "pass" and evidence["backups.rpo"].measured["destinations"]["local"] < 1
     assert evidence["backups.rto"].status == "pass"
     assert evidence["encryption.at_rest"].measured["values_sampled"] == 1
     assert evidence["access.staff"].status == "unknown"  # organisational: said, not pretended
@@ -229,3 +229,36 @@ def test_apps_on_atlassian_keep_no_vendor_hosted_data(tmp_path: Path) -> None:
             session.add(RecordRow(tenant_id=tenant, kind="x", key="k", value=sealed, created_at=NOW, updated_at=NOW))
         (broken,) = run_checks(rt, [check])
         assert broken.status == "fail" and "vendor-hosted store" in broken.summary
+
+
+def test_the_page_shows_only_evidence_of_the_charter_it_serves(runtime: Any) -> None:
+    _kept(runtime)
+    _failing(runtime)  # recorded under the runtime's charter
+    other = runtime.charter.model_copy(
+        update={"statement": runtime.charter.statement.model_copy(update={"version": "9.9"})}
+    )
+    assert latest(runtime.database, charter=runtime.charter) and latest(runtime.database, charter=other) == {}
+    app = create_app(other, runtime.database, clock=runtime.clock, close=lambda: None)
+    with TestClient(app) as client:
+        page = client.get("/trust").text
+    assert "Not checked yet" in page and "Checked: kept" not in page
+
+
+def test_a_destination_that_cannot_be_read_breaks_the_backup_promise(runtime: Any) -> None:
+    _kept(runtime)
+    runtime.charter = runtime.charter.model_copy(
+        update={"backups": load_charter(EXAMPLES / "forge-remote.toml", clock=_clock()).backups}
+    )
+    from charter.backup import BackupService
+
+    runtime.backups = BackupService(
+        runtime.charter,
+        runtime.database,
+        runtime.keyring,
+        runtime.audit,
+        clock=runtime.clock,
+        data_dir=runtime.data_dir,
+        environ={"CHARTER_S3_ENDPOINT_URL": "http://127.0.0.1:9"},
+    )
+    (rpo,) = [e for e in run_checks(runtime) if e.check == "backups.rpo"]
+    assert rpo.status == "fail" and "'offsite'" in rpo.summary and rpo.measured["destinations"]["local"] is not None

@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(runtime: Any) -> Iterator[str]:
-    record(runtime.database, run_checks(runtime))
+    record(runtime.database, run_checks(runtime), charter=runtime.charter)
     app = create_app(runtime.charter, runtime.database, clock=runtime.clock, close=lambda: None)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -30,7 +30,7 @@ def verify(
 
     with runtime(config, data_dir, database_url, keys_database_url) as rt:
         evidence = run_checks(rt)
-        record(rt.database, evidence)
+        record(rt.database, evidence, charter=rt.charter)
         sections = section_checks(build_statement(rt.charter))
     promises = {c.name: c.promise for c in CHECKS}
     failed = [e for e in evidence if e.status == "fail"]

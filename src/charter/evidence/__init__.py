@@ -5,6 +5,7 @@ from charter.evidence._checks import CHECKS, FACTS, Check, Evidence, Status, cov
 from charter.evidence._run import (
     SectionEvidence,
     applicable,
+    charter_digest,
     latest,
     record,
     run_checks,
@@ -20,6 +21,7 @@ __all__ = [
     "SectionEvidence",
     "Status",
     "applicable",
+    "charter_digest",
     "coverage_problems",
     "latest",
     "normalise",

@@ -131,6 +131,8 @@ def _hours(delta: timedelta) -> float:
 
 
 def _backup_rpo(rt: Runtime) -> Result:
+    """Every destination holds a backup younger than the RPO; the first one's newest is verified (``backup
+    run`` verifies there). A destination that cannot be read, or holds nothing recent, breaks the promise."""
     policy = rt.charter.backups
     if policy is None or not policy.enabled or not policy.destinations:
         return "unknown", "the charter makes no backup promise", {}
@@ -138,20 +140,30 @@ def _backup_rpo(rt: Runtime) -> Result:
 
     rpo = timedelta(seconds=(policy.rpo or policy.frequency).seconds)
     now = rt.clock.now()
-    try:
-        snapshots = rt.backups.snapshots()
-    except BackupError as exc:
-        return "fail", f"the first backup destination cannot be read: {exc}", {}
-    verified = [s for s in snapshots if s.manifest is not None and s.verified_at is not None]
-    if not verified:
-        return "fail", "no verified backup exists", {"rpo_hours": _hours(rpo)}
-    newest = verified[0]
-    assert newest.manifest is not None
-    age = now - newest.manifest.taken_at
-    measured = {"snapshot": newest.id, "age_hours": _hours(age), "rpo_hours": _hours(rpo)}
-    if age > rpo:
-        return "fail", f"the newest verified backup is {_hours(age)} h old; the RPO is {_hours(rpo)} h", measured
-    return "pass", f"a verified backup {_hours(age)} h old (RPO {_hours(rpo)} h)", measured
+    measured: dict[str, Any] = {"rpo_hours": _hours(rpo), "destinations": {}}
+    problems: list[str] = []
+    for index, config in enumerate(policy.destinations):
+        try:
+            snapshots = rt.backups.snapshots(config.name)
+        except BackupError as exc:
+            problems.append(f"destination '{config.name}' cannot be read ({exc})")
+            measured["destinations"][config.name] = None
+            continue
+        usable = [s for s in snapshots if s.manifest is not None and (index > 0 or s.verified_at is not None)]
+        if not usable:
+            problems.append(f"destination '{config.name}' holds no {'verified ' if index == 0 else ''}backup")
+            measured["destinations"][config.name] = None
+            continue
+        manifest = usable[0].manifest
+        assert manifest is not None
+        age = now - manifest.taken_at
+        measured["destinations"][config.name] = _hours(age)
+        if age > rpo:
+            problems.append(f"the newest backup in '{config.name}' is {_hours(age)} h old (RPO {_hours(rpo)} h)")
+    if problems:
+        return "fail", "; ".join(problems), measured
+    ages = measured["destinations"].values()
+    return "pass", f"every destination holds a backup at most {max(ages)} h old (RPO {_hours(rpo)} h)", measured
 
 
 def _backup_rto(rt: Runtime) -> Result:
@@ -253,6 +265,8 @@ def _at_rest(rt: Runtime) -> Result:
     measured = {"values_sampled": len(values), "tenants_sampled": len(secrets), "problems": problems[:10]}
     if problems:
         return "fail", problems[0], measured
+    if not values and not secrets:
+        return "unknown", "nothing is stored yet to sample", measured
     return "pass", f"{len(values)} stored value(s) and {len(secrets)} tenant secret(s) sampled: all sealed", measured
 
 
@@ -274,8 +288,12 @@ def _transport(rt: Runtime) -> Result:
     measured: dict[str, Any] = {"promised_hsts": transit.hsts_header, "min_tls": transit.min_tls}
     url = os.environ.get("CHARTER_PUBLIC_URL", "").strip()
     if not url:
-        summary = f"the app sends Strict-Transport-Security {transit.hsts_header!r}"
-        return "pass", summary + " (TLS not measured: set CHARTER_PUBLIC_URL)", measured
+        summary = f"the app is set to send Strict-Transport-Security {transit.hsts_header!r}"
+        return (
+            "unknown",
+            summary + "; TLS is not measured (set CHARTER_PUBLIC_URL to the public https address)",
+            measured,
+        )
     return _tls_check(url, transit, measured)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,13 +13,23 @@ from sqlalchemy import select
 
 from charter.evidence._checks import CHECKS, Check, Evidence, normalise
 from charter.logs import get_logger
+from charter.policy import Charter
 from charter.statement import Statement
 from charter.store import Database, EvidenceRow
 
 if TYPE_CHECKING:
     from charter.runtime import Runtime
 
-__all__ = ["SectionEvidence", "applicable", "latest", "record", "run_checks", "section_checks", "section_evidence"]
+__all__ = [
+    "SectionEvidence",
+    "applicable",
+    "charter_digest",
+    "latest",
+    "record",
+    "run_checks",
+    "section_checks",
+    "section_evidence",
+]
 
 log = get_logger("charter.evidence")
 
@@ -47,29 +58,34 @@ def run_checks(runtime: Runtime, checks: Iterable[Check] | None = None) -> list[
     return results
 
 
-def record(db: Database, evidence: Iterable[Evidence]) -> None:
-    """Keep the latest outcome of each check (every replica's trust page reads these)."""
+def charter_digest(charter: Charter) -> str:
+    """Identifies a charter's content: evidence is shown only beside the charter it was measured under."""
+    return hashlib.sha256(charter.model_dump_json().encode()).hexdigest()[:32]
+
+
+def record(db: Database, evidence: Iterable[Evidence], *, charter: Charter) -> None:
+    """Keep the latest outcome of each check under ``charter`` (every replica's trust page reads these)."""
+    digest = charter_digest(charter)
     with db.session() as session:
         for item in evidence:
             row = session.get(EvidenceRow, item.check)
-            measured = json.dumps(item.measured, sort_keys=True, default=str)
             if row is None:
-                session.add(
-                    EvidenceRow(
-                        check=item.check, status=item.status, summary=item.summary, measured=measured, at=item.at
-                    )
-                )
-            else:
-                row.status, row.summary, row.measured, row.at = item.status, item.summary, measured, item.at
+                row = EvidenceRow(check=item.check)
+                session.add(row)
+            row.charter, row.status, row.summary, row.at = digest, item.status, item.summary, item.at
+            row.measured = json.dumps(item.measured, sort_keys=True, default=str)
 
 
-def latest(db: Database) -> dict[str, Evidence]:
-    """The latest recorded outcome of each check, by check name."""
+def latest(db: Database, *, charter: Charter | None = None) -> dict[str, Evidence]:
+    """The latest recorded outcome of each check, by check name; with ``charter``, only outcomes measured under
+    that charter (a server never shows what a ``charter verify`` of another charter file found)."""
+    digest = charter_digest(charter) if charter is not None else None
     with db.session() as session:
         rows = session.scalars(select(EvidenceRow)).all()
         return {
             r.check: Evidence(r.check, r.status, r.summary, r.at, json.loads(r.measured))  # type: ignore[arg-type]
             for r in rows
+            if digest is None or r.charter == digest
         }
 
 

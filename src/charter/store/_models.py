@@ -418,6 +418,7 @@ class EvidenceRow(Base):
     __tablename__ = "evidence"
 
     check: Mapped[str] = mapped_column(String(64), primary_key=True)
+    charter: Mapped[str] = mapped_column(String(32))  # digest of the charter the check ran under
     status: Mapped[str] = mapped_column(String(16))  # pass, fail, unknown
     summary: Mapped[str] = mapped_column(Text)
     measured: Mapped[str] = mapped_column(Text)  # JSON

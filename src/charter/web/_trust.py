@@ -43,7 +43,7 @@ def trust_routes(charter: Charter, database: Database, *, stylesheet: str) -> li
     lock = threading.Lock()
 
     def trust_page() -> bytes:
-        evidence = latest(database)
+        evidence = latest(database, charter=charter)
         key = tuple(sorted((e.check, e.status, e.summary, e.at) for e in evidence.values()))
         with lock:
             hit = cache.get("page")
@@ -66,7 +66,7 @@ def trust_routes(charter: Charter, database: Database, *, stylesheet: str) -> li
         return HTMLResponse(body, headers=headers)
 
     def evidence_json() -> dict[str, Any]:
-        evidence = latest(database)
+        evidence = latest(database, charter=charter)
         bound = section_evidence(statement, evidence)
         checks = [
             {

@@ -21,6 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "evidence",
         sa.Column("check", sa.String(length=64), nullable=False),
+        sa.Column("charter", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("measured", sa.Text(), nullable=False),
