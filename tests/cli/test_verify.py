@@ -47,3 +47,18 @@ def test_verify_prints_each_promise_and_exits_1_when_one_is_broken(data_dir: Pat
 def test_verify_needs_an_existing_data_dir(tmp_path: Path) -> None:
     code, _, err = run("verify", "--config", EXAMPLE, "--data-dir", str(tmp_path / "missing"))
     assert code == 2 and "does not exist" in err
+
+
+def test_an_expired_security_txt_is_a_broken_promise_not_a_refusal_to_run(data_dir: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    expired = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = Path(EXAMPLE).read_text().replace("expires = 2027-09-30T00:00:00Z", f"expires = {expired}")
+    assert expired in text
+    copy = tmp_path / "expired.toml"
+    copy.write_text(text)
+    code, _, err = run("check", "--config", str(copy))
+    assert code == 2 and "has passed" in err  # the gate in CI still fails
+    code, out, err = run("verify", "--config", str(copy), "--data-dir", str(data_dir))
+    assert code == 1 and "FAIL  security.txt" in out and "security.txt expired (" in out
+    assert "warning: security.security_txt.expires" in err and "running anyway" in err

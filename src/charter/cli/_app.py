@@ -15,6 +15,7 @@ from charter import __version__
 from charter.cli._backup import backup_app
 from charter.cli._common import (
     EXIT_PROBLEM,
+    RUNNING_TOLERATES,
     ConfigOption,
     die,
     load_or_exit,
@@ -271,7 +272,7 @@ def serve(
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         die(f"--log-level '{log_level}' is not one of debug, info, warning, error")
-    charter = load_or_exit(config)
+    charter = load_or_exit(config, tolerate=RUNNING_TOLERATES)
     try:
         settings = Settings.from_env()
         routes = load_routes(vendor_app) if vendor_app else None

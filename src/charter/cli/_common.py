@@ -16,6 +16,7 @@ from charter.policy import Charter, Problem, check_file
 
 __all__ = [
     "EXIT_PROBLEM",
+    "RUNNING_TOLERATES",
     "ConfigOption",
     "die",
     "load_or_exit",
@@ -51,15 +52,29 @@ def print_problems(file: str, problems: list[Problem]) -> None:
         typer.echo(problem.format(file), err=True)
 
 
-def load_or_exit(path: Path, clock: Clock | None = None) -> Charter:
-    """Load the charter at ``path``, or print every problem and exit with status 2."""
+#: Rule problems that running commands (``serve``, ``verify``, maintenance) report as warnings rather than
+#: refuse to start on: an expired security.txt must not take the app's routes down; ``charter check`` still
+#: fails on it, and the evidence check shows the promise broken on the trust page.
+RUNNING_TOLERATES = frozenset({"security-txt-expiry"})
+
+
+def load_or_exit(path: Path, clock: Clock | None = None, *, tolerate: frozenset[str] = frozenset()) -> Charter:
+    """Load the charter at ``path``, or print every problem and exit with status 2. Errors of the rules in
+    ``tolerate`` are printed as warnings and do not stop the command."""
     result = check_file(path, clock=clock or SystemClock())
-    if result.charter is None or not result.ok:
+    tolerated = [p for p in result.problems if p.severity == "error" and p.rule in tolerate]
+    blocking = [p for p in result.problems if p.severity == "error" and p.rule not in tolerate]
+    if result.charter is None or blocking:
         print_problems(str(path), result.problems)
-        errors = sum(1 for p in result.problems if p.severity == "error")
-        die(f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing was done")
+        die(f"{path} has {len(blocking)} error{'s' if len(blocking) != 1 else ''}; nothing was done")
     warnings = [p for p in result.problems if p.severity == "warning"]
     print_problems(str(path), warnings)
+    for problem in tolerated:
+        typer.echo(
+            problem.format(str(path)).replace(": error: ", ": warning: ", 1)
+            + " (running anyway; `charter verify` and the trust page show this promise broken)",
+            err=True,
+        )
     return result.charter
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from charter.cli._common import ConfigOption, die, load_or_exit
+from charter.cli._common import RUNNING_TOLERATES, ConfigOption, die, load_or_exit
 from charter.clock import SystemClock
 from charter.runtime import Runtime, SetupError, open_runtime
 
@@ -38,7 +38,7 @@ KeysDatabaseOption = Annotated[
 
 @contextmanager
 def runtime(config: Path, data_dir: Path, database_url: str | None, keys_database_url: str | None) -> Iterator[Runtime]:
-    charter = load_or_exit(config)
+    charter = load_or_exit(config, tolerate=RUNNING_TOLERATES)
     if not data_dir.expanduser().exists():
         # A mistyped --data-dir must not quietly become a new, empty installation with a new key.
         die(f"data directory {data_dir} does not exist (check --data-dir; `charter serve` creates it)")
