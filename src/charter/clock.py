@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "ensure_utc"]
+__all__ = ["MAX_BACKDATE", "Clock", "FrozenClock", "SystemClock", "ensure_utc", "past_instant"]
 
 
 @runtime_checkable
@@ -49,6 +49,29 @@ def ensure_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetime: an instant needs a UTC offset")
     return value.astimezone(UTC)
+
+
+#: How far back a stated receipt or awareness time may lie: older ones are typing mistakes.
+MAX_BACKDATE = timedelta(days=366)
+
+
+def past_instant(value: datetime | None, now: datetime, *, what: str) -> datetime:
+    """A time someone states for an event that already happened (a report's receipt, awareness of a breach),
+    in UTC: ``now`` when ``None``; it must be aware, not in the future (5 minutes of skew allowed) and not more
+    than :data:`MAX_BACKDATE` ago.
+
+    Raises:
+        ValueError: naming ``what`` and the problem.
+    """
+    at = now if value is None else value
+    if at.tzinfo is None:
+        raise ValueError(f"{what} needs a time zone (e.g. 2026-11-30T09:00:00Z)")
+    at = at.astimezone(UTC)
+    if at > now + timedelta(minutes=5):
+        raise ValueError(f"{what} cannot be in the future")
+    if at < now - MAX_BACKDATE:
+        raise ValueError(f"{what} is more than a year ago: check the date")
+    return at
 
 
 class SystemClock:

@@ -360,36 +360,26 @@ class Jobs:
         with _quiet_failures("evidence"):
             run_evidence(self._runtime)
 
+    def _every(self, job: Any, job_id: str, *, minutes: int, first_after: int) -> None:
+        """Run ``job`` every ``minutes``, first ``first_after`` seconds after start (staggered), one at a time."""
+        self._scheduler.add_job(
+            job,
+            IntervalTrigger(minutes=minutes, timezone="UTC"),
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_after),
+        )
+
     def start(self) -> None:
         """Start the scheduler (jobs run in its threads), with one purge a minute after start: purges
         are due by time, so this one run catches up whatever was missed while the service was down."""
         self._scheduler.add_job(
             self._purge, "date", run_date=datetime.now(UTC) + timedelta(seconds=60), id="purge-catch-up"
         )
-        self._scheduler.add_job(
-            self._support,
-            IntervalTrigger(minutes=15, timezone="UTC"),
-            id="support-expiry",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC) + timedelta(seconds=75),
-        )
-        self._scheduler.add_job(
-            self._security,
-            IntervalTrigger(minutes=5, timezone="UTC"),
-            id="security-clocks",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC) + timedelta(seconds=30),
-        )
-        self._scheduler.add_job(
-            self._evidence,
-            IntervalTrigger(minutes=15, timezone="UTC"),
-            id="evidence",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC) + timedelta(seconds=120),
-        )
+        self._every(self._support, "support-expiry", minutes=15, first_after=75)
+        self._every(self._security, "security-clocks", minutes=5, first_after=30)
+        self._every(self._evidence, "evidence", minutes=15, first_after=120)
         self._scheduler.add_job(  # hourly, off the hour (Atlassian asks periodic jobs to avoid round times)
             self._privacy,
             CronTrigger(minute=23, timezone="UTC"),
@@ -399,14 +389,7 @@ class Jobs:
             misfire_grace_time=3000,
         )
         if self._runtime.charter.backups is not None and self._runtime.charter.backups.enabled:
-            self._scheduler.add_job(
-                self._backups,
-                IntervalTrigger(minutes=15, timezone="UTC"),
-                id="backup",
-                coalesce=True,
-                max_instances=1,
-                next_run_time=datetime.now(UTC) + timedelta(seconds=90),
-            )
+            self._every(self._backups, "backup", minutes=15, first_after=90)
         self._scheduler.start()
         log.info("scheduler started", jobs=[job.id for job in self._scheduler.get_jobs()])
 

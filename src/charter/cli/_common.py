@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -20,7 +21,10 @@ __all__ = [
     "ConfigOption",
     "die",
     "load_or_exit",
+    "parse_instant",
     "print_problems",
+    "time_left",
+    "when",
     "write_atomically",
 ]
 
@@ -105,6 +109,32 @@ def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> Non
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def when(value: datetime | None) -> str:
+    """An instant as the desk commands print it: ``2026-11-30 09:00 UTC`` (``-`` for none)."""
+    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def time_left(delta: timedelta) -> str:
+    """Time until a deadline: ``3d 4h``, ``5h 12m``, or ``overdue by 2d 1h``."""
+    seconds = int(delta.total_seconds())
+    sign, seconds = ("overdue by " if seconds < 0 else ""), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    return f"{sign}{days}d {rest // 3600}h" if days else f"{sign}{rest // 3600}h {rest % 3600 // 60}m"
+
+
+def parse_instant(value: str | None, option: str) -> datetime | None:
+    """An aware instant from an ISO 8601 option value, or exit 2 naming the option."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        die(f"{option} {value!r} is not an ISO 8601 time (e.g. 2026-11-30T09:00:00Z)")
+    if parsed.tzinfo is None:
+        die(f"{option} {value!r} has no time zone: add Z or an offset such as +01:00")
+    return parsed
 
 
 def stdout_bytes(data: bytes) -> None:

@@ -6,13 +6,12 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from charter.cli._common import ConfigOption, die, write_atomically
+from charter.cli._common import ConfigOption, die, parse_instant, time_left, when, write_atomically
 from charter.cli._maintenance import DatabaseOption, DataDirOption, KeysDatabaseOption, runtime, tenants_app
 from charter.runtime import Runtime
 
@@ -41,17 +40,6 @@ def _open(config: Path, data_dir: Path, database_url: str | None, keys_url: str 
             yield rt
         except (DsrError, ContactError, AccessDeniedError, LookupError) as exc:
             die(str(exc.args[0]) if exc.args else str(exc))
-
-
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _left(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign, seconds = ("overdue by " if seconds < 0 else ""), abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    return f"{sign}{days}d {rest // 3600}h"
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -134,15 +122,10 @@ def dsr_open(
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
     """Record a data subject request; prints its id and its deadline (one calendar month, GDPR Art. 12(3))."""
-    at = None
-    if received is not None:
-        try:
-            at = datetime.fromisoformat(received)
-        except ValueError:
-            die(f"--received {received!r} is not an ISO 8601 time (e.g. 2026-11-30T09:00:00Z)")
+    at = parse_instant(received, "--received")
     with _open(config, data_dir, database_url, keys_database_url) as rt:
         request = rt.dsr.open(identity, kind=kind, actor=staff, received_at=at)
-    typer.echo(f"{request.id}: due {_when(request.due_at.astimezone(UTC))}; verify the requester's identity next")
+    typer.echo(f"{request.id}: due {when(request.due_at)}; verify the requester's identity next")
 
 
 @dsr_app.command("verify")
@@ -174,7 +157,7 @@ def dsr_extend(
     """Extend the deadline once by two months (GDPR Art. 12(3))."""
     with _open(config, data_dir, database_url, keys_database_url) as rt:
         request = rt.dsr.extend(request_id, reason=reason, staff_id=staff)
-    typer.echo(f"{request.id}: now due {_when(request.due_at)}")
+    typer.echo(f"{request.id}: now due {when(request.due_at)}")
 
 
 @dsr_app.command("export")
@@ -249,8 +232,8 @@ def dsr_status(
         late += overdue
         extended = " (extended)" if request.extension_reason else ""
         typer.echo(
-            f"{request.id}  {request.kind:<7} {request.state:<9} due {_when(request.due_at)}{extended}  "
-            + ("done" if done else _left(request.left(now)))
+            f"{request.id}  {request.kind:<7} {request.state:<9} due {when(request.due_at)}{extended}  "
+            + ("done" if done else time_left(request.left(now)))
         )
     typer.echo(f"{len(requests)} open request(s), {late} overdue" if requests else "No open requests.")
     if late:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from charter.cli._common import ConfigOption, die
+from charter.cli._common import ConfigOption, die, parse_instant, time_left, when
 from charter.cli._maintenance import DatabaseOption, DataDirOption, KeysDatabaseOption, runtime
 from charter.runtime import Runtime
 from charter.security import DeskClock, DeskError, Report
@@ -39,29 +39,6 @@ def _desk(config: Path, data_dir: Path, database_url: str | None, keys_url: str 
             die(str(exc))
 
 
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _instant(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        die(f"{option} {value!r} is not an ISO 8601 time (e.g. 2026-11-30T09:00:00Z)")
-    if parsed.tzinfo is None:
-        die(f"{option} {value!r} has no time zone: add Z or an offset such as +01:00")
-    return parsed
-
-
-def _left(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign, seconds = ("overdue by " if seconds < 0 else ""), abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    return f"{sign}{days}d {rest // 3600}h" if days else f"{sign}{rest // 3600}h {rest % 3600 // 60}m"
-
-
 def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -75,7 +52,7 @@ def _read_text(path: Path, what: str) -> str:
 
 def _summary_line(report: Report) -> str:
     score = "-" if report.score is None else f"{report.severity} {report.score:.1f}"
-    return f"{report.id}  {report.state:<20} {report.source:<11} {score:<14} received {_when(report.received_at)}"
+    return f"{report.id}  {report.state:<20} {report.source:<11} {score:<14} received {when(report.received_at)}"
 
 
 Common = tuple[Path, Path, str | None, str | None]
@@ -105,7 +82,7 @@ def report_command(
     if (details is None) == (details_file is None):
         die("give the report's text with --details or --details-file (one of them)")
     text = details if details is not None else _read_text(details_file, "--details-file")  # type: ignore[arg-type]
-    at = _instant(received, "--received")
+    at = parse_instant(received, "--received")
     with _desk(config, data_dir, database_url, keys_database_url) as rt:
         report, _created = rt.security.report(
             summary=summary,
@@ -120,7 +97,7 @@ def report_command(
         )
         draft = rt.security.draft(report.id, "ack")
     typer.echo(
-        f"{report.id}: {report.state}; acknowledge by {_when(report.ack_due_at)}, fix by {_when(report.fix_due_at)}"
+        f"{report.id}: {report.state}; acknowledge by {when(report.ack_due_at)}, fix by {when(report.fix_due_at)}"
     )
     typer.echo("\n--- acknowledgement draft ---")
     typer.echo(draft)
@@ -145,7 +122,7 @@ def import_command(
         except MailboxError as exc:
             die(str(exc))
     for report in result.created:
-        typer.echo(f"{report.id}: received {_when(report.received_at)}, acknowledge by {_when(report.ack_due_at)}")
+        typer.echo(f"{report.id}: received {when(report.received_at)}, acknowledge by {when(report.ack_due_at)}")
     for problem in result.refused:
         typer.echo(f"refused: {problem}", err=True)
     typer.echo(
@@ -195,12 +172,12 @@ def show(
             ("affected versions", report.affected or "-"),
             ("fixed in", report.fixed_version or "-"),
             ("CVSS vector", report.cvss_vector or "-"),
-            ("acknowledged", _when(report.acknowledged_at)),
-            ("triaged", _when(report.triaged_at)),
-            ("fixed", _when(report.fixed_at)),
-            ("released", _when(report.released_at)),
-            ("disclosed", _when(report.disclosed_at)),
-            ("breach aware", _when(report.breach_aware_at)),
+            ("acknowledged", when(report.acknowledged_at)),
+            ("triaged", when(report.triaged_at)),
+            ("fixed", when(report.fixed_at)),
+            ("released", when(report.released_at)),
+            ("disclosed", when(report.disclosed_at)),
+            ("breach aware", when(report.breach_aware_at)),
         ]
         if report.duplicate_of:
             rows.append(("duplicate of", report.duplicate_of))
@@ -219,14 +196,14 @@ def show(
 def _clock_line(clock: DeskClock, now: datetime) -> str:
     stage = clock.stage(now)
     note = f" ({clock.note})" if clock.note else ""
-    return f"{clock.name:<17} due {_when(clock.due_at)}  {_left(clock.left(now))}  [{stage}]{note}"
+    return f"{clock.name:<17} due {when(clock.due_at)}  {time_left(clock.left(now))}  [{stage}]{note}"
 
 
 def _transition(report_id: str, common: Common, action: str, **kwargs: object) -> None:
     with _desk(*common) as rt:
         report = getattr(rt.security, action)(report_id, **kwargs)
     running = any(clock.name == "fix" for clock in report.clocks())
-    fix = f", fix due {_when(report.fix_due_at)}" if running else ""
+    fix = f", fix due {when(report.fix_due_at)}" if running else ""
     typer.echo(f"{report.id}: {report.state}{fix}")
 
 
@@ -374,12 +351,12 @@ def breach(
     keys_database_url: KeysDatabaseOption = None,
 ) -> None:
     """Confirm a personal-data breach: starts the authority (72 h, GDPR Art. 33) and customer clocks."""
-    at = _instant(aware_at, "--aware-at")
+    at = parse_instant(aware_at, "--aware-at")
     with _desk(config, data_dir, database_url, keys_database_url) as rt:
         report = rt.security.confirm_breach(report_id, aware_at=at, actor=staff)
     typer.echo(
-        f"{report.id}: breach confirmed; supervisory authority by {_when(report.authority_due_at)}, "
-        f"customers by {_when(report.customers_due_at)}"
+        f"{report.id}: breach confirmed; supervisory authority by {when(report.authority_due_at)}, "
+        f"customers by {when(report.customers_due_at)}"
     )
 
 
@@ -550,8 +527,7 @@ def deps_audit(
             die(str(exc))
     for finding, report in result.opened:
         typer.echo(
-            f"new: {report.id}  {finding.package} {finding.version} {finding.vuln_id}  "
-            f"fix by {_when(report.fix_due_at)}"
+            f"new: {report.id}  {finding.package} {finding.version} {finding.vuln_id}  fix by {when(report.fix_due_at)}"
         )
     for finding, report in result.tracked:
         typer.echo(f"tracked: {report.id}  {finding.package} {finding.version} {finding.vuln_id}  ({report.state})")

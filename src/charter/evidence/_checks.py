@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 
-from charter.store import AccountRefRow, AccountReportRow, RecordRow, TenantRow, account_digest
+from charter.store import AccountRefRow, RecordRow, TenantRow, blob_version
 
 if TYPE_CHECKING:
     from charter.runtime import Runtime
@@ -242,7 +242,13 @@ def _audit_chain(rt: Runtime) -> Result:
     return "pass", f"{report.entries} audit entries, chain intact", measured
 
 
-_SEALED = re.compile(rb"^\x00\x00\x00[\x01-\xff]")  # Keyring.seal: a 4-byte key version, then nonce and ciphertext
+#: The smallest blob ``Keyring.seal`` makes: a 4-byte key version, a 12-byte nonce and a 16-byte tag.
+_SEALED_MIN = 4 + 12 + 16
+
+
+def _sealed(blob: bytes) -> bool:
+    """Whether ``blob`` has the shape of a ``Keyring.seal`` blob (a key version, then ciphertext), not plaintext."""
+    return len(blob) >= _SEALED_MIN and 1 <= blob_version(blob) < 1 << 16 and not _looks_plain(blob)
 
 
 def _at_rest(rt: Runtime) -> Result:
@@ -253,11 +259,11 @@ def _at_rest(rt: Runtime) -> Result:
         values = session.execute(select(RecordRow.tenant_id, RecordRow.kind, RecordRow.value).limit(sample)).all()
         secrets = session.execute(select(TenantRow.id, TenantRow.shared_secret, TenantRow.base_url).limit(sample)).all()
     for tenant_id, kind, value in values:
-        if not _SEALED.match(value) or _looks_plain(value):
+        if not _sealed(value):
             problems.append(f"record {tenant_id}/{kind} is not sealed")
     for tenant_id, secret, base_url in secrets:
         for blob in (secret, base_url):
-            if blob is not None and (not _SEALED.match(blob) or _looks_plain(blob)):
+            if blob is not None and not _sealed(blob):
                 problems.append(f"tenant {tenant_id} holds an unsealed secret or URL")
     key_file = rt.data_dir / "keys" / "kek.key"
     if key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) & 0o077:
@@ -364,24 +370,14 @@ def _hosting(rt: Runtime) -> Result:
 
 
 def _reporting(rt: Runtime) -> Result:
-    from charter.privacy import DEFAULT_CYCLE
+    from charter.privacy import cycle_period, held_accounts
 
-    now = rt.clock.now()
-    with rt.database.session() as session:
-        held = session.execute(
-            select(AccountRefRow.account_id, func.min(AccountRefRow.retrieved_at)).group_by(AccountRefRow.account_id)
-        ).all()
-        states = {r.account_id: r for r in session.scalars(select(AccountReportRow))}
+    now, allowed = rt.clock.now(), cycle_period(rt.database) + DAILY_SLACK
+    held = held_accounts(rt.database, rt.keyring)
     if not held:
         return "pass", "no Atlassian account data is stored: nothing to report", {"accounts": 0}
-    late = 0
-    for account_id, retrieved in held:
-        state = states.get(account_digest(rt.keyring, account_id))
-        last = state.last_reported_at if state is not None else None
-        since = last or retrieved
-        if now - since > DEFAULT_CYCLE + DAILY_SLACK and not (state is not None and state.status == "closed"):
-            late += 1
-    measured = {"accounts": len(held), "overdue": late}
+    late = sum(1 for a in held if now - (a.last_reported_at or a.retrieved_at) > allowed)
+    measured = {"accounts": len(held), "overdue": late, "cycle_days": round(allowed.total_seconds() / 86400, 2)}
     if late:
         return "fail", f"{late} of {len(held)} account(s) not reported within the cycle", measured
     return "pass", f"{len(held)} account(s) reported within the cycle", measured

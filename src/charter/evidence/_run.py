@@ -76,10 +76,12 @@ def record(db: Database, evidence: Iterable[Evidence], *, charter: Charter) -> N
             row.measured = json.dumps(item.measured, sort_keys=True, default=str)
 
 
-def latest(db: Database, *, charter: Charter | None = None) -> dict[str, Evidence]:
-    """The latest recorded outcome of each check, by check name; with ``charter``, only outcomes measured under
-    that charter (a server never shows what a ``charter verify`` of another charter file found)."""
-    digest = charter_digest(charter) if charter is not None else None
+def latest(db: Database, *, charter: Charter | None = None, digest: str | None = None) -> dict[str, Evidence]:
+    """The latest recorded outcome of each check, by check name; with ``charter`` (or its ``digest``, see
+    :func:`charter_digest`), only outcomes measured under that charter: a server never shows what a
+    ``charter verify`` of another charter file found."""
+    if charter is not None:
+        digest = charter_digest(charter)
     with db.session() as session:
         rows = session.scalars(select(EvidenceRow)).all()
         return {

@@ -10,7 +10,10 @@ from charter.privacy._reporting import (
     DEFAULT_CYCLE,
     REPORT_ACCOUNTS_URL,
     AccountReporter,
+    HeldAccount,
     ReportRun,
+    cycle_period,
+    held_accounts,
     reporting_settings,
 )
 from charter.store import account_digest
@@ -26,12 +29,15 @@ __all__ = [
     "DsrError",
     "DsrRequest",
     "Erasure",
+    "HeldAccount",
     "ImportReport",
     "MarketplaceContacts",
     "ReportRun",
     "SendReport",
     "account_digest",
+    "cycle_period",
     "dsr_due",
     "export_tenant",
+    "held_accounts",
     "reporting_settings",
 ]

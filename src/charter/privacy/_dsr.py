@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
@@ -30,7 +30,7 @@ from sqlalchemy import delete, select
 
 from charter.access import check_staff, check_staff_id
 from charter.audit import AuditLog
-from charter.clock import Clock
+from charter.clock import Clock, past_instant
 from charter.policy import Charter
 from charter.privacy._contacts import MarketplaceContacts
 from charter.privacy._erase import AccountEraser
@@ -53,7 +53,6 @@ __all__ = ["DsrDesk", "DsrError", "DsrRequest", "dsr_due"]
 
 _ID = re.compile(r"DSR-[A-Z2-7]{10}")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_EMAIL = re.compile(r"[^@\s<>]{1,64}@[^@\s<>]{1,255}")
 KINDS = ("access", "erasure", "both")
 
 
@@ -186,15 +185,10 @@ class DsrDesk:
         if kind not in KINDS:
             raise DsrError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         identity_kind, value = self.parse_identity(identity)
-        now = self._clock.now()
-        at = now if received_at is None else received_at
-        if at.tzinfo is None:
-            raise DsrError("the time a request was received needs a time zone (e.g. 2026-11-30T09:00:00Z)")
-        at = at.astimezone(UTC)
-        if at > now + timedelta(minutes=5):
-            raise DsrError("a request cannot be received in the future")
-        if at < now - timedelta(days=366):
-            raise DsrError("a request received more than a year ago: check the date")
+        try:
+            at = past_instant(received_at, self._clock.now(), what="the time the request was received")
+        except ValueError as exc:
+            raise DsrError(str(exc)) from None
         request_id = "DSR-" + "".join(_ALPHABET[b % 32] for b in self._random(10))
         sealed = self._keyring.seal(f"charter:dsr:{request_id}", "identity", value.encode())
         row = DsrRow(

@@ -51,7 +51,10 @@ __all__ = [
     "DEFAULT_CYCLE",
     "REPORT_ACCOUNTS_URL",
     "AccountReporter",
+    "HeldAccount",
     "ReportRun",
+    "cycle_period",
+    "held_accounts",
     "reporting_settings",
 ]
 
@@ -94,6 +97,41 @@ def reporting_settings(environ: Mapping[str, str]) -> tuple[str, str | None]:
         raise ValueError("CHARTER_REPORT_ACCOUNTS_URL must be a plain https:// URL (http only on localhost)")
     token = environ.get("CHARTER_REPORT_ACCOUNTS_TOKEN", "").strip() or None
     return url, token
+
+
+def cycle_period(db: Database) -> timedelta:
+    """The reporting cycle: 7 days, or the longer period a reply's ``Cycle-Period`` header asked for."""
+    with db.session() as session:
+        row = session.get(PrivacySettingRow, _CYCLE_SETTING)
+        seconds = int(row.value) if row is not None else 0
+    return max(DEFAULT_CYCLE, timedelta(seconds=seconds))
+
+
+@dataclass(frozen=True)
+class HeldAccount:
+    """An account whose personal data is held and that is not closed: its oldest retrieval time and when it
+    was last reported (``None``: never). Times are aware UTC."""
+
+    account_id: str
+    retrieved_at: datetime
+    last_reported_at: datetime | None
+
+
+def held_accounts(db: Database, keyring: Keyring) -> list[HeldAccount]:
+    """Every account held in ``account_refs`` and not reported closed, sorted by id."""
+    with db.session() as session:
+        held = session.execute(
+            select(AccountRefRow.account_id, func.min(AccountRefRow.retrieved_at))
+            .group_by(AccountRefRow.account_id)
+            .order_by(AccountRefRow.account_id)
+        ).all()
+        states = {r.account_id: (r.status, r.last_reported_at) for r in session.scalars(select(AccountReportRow))}
+    found: list[HeldAccount] = []
+    for account_id, retrieved in held:
+        status, last = states.get(account_digest(keyring, account_id), ("active", None))
+        if status != "closed":
+            found.append(HeldAccount(account_id, retrieved, last))
+    return found
 
 
 class AccountReporter:
@@ -139,32 +177,17 @@ class AccountReporter:
 
     def cycle_period(self) -> timedelta:
         """The reporting cycle: 7 days, or the longer period a ``Cycle-Period`` header asked for."""
-        with self._db.session() as session:
-            row = session.get(PrivacySettingRow, _CYCLE_SETTING)
-            seconds = int(row.value) if row is not None else 0
-        return max(DEFAULT_CYCLE, timedelta(seconds=seconds))
+        return cycle_period(self._db)
 
     def due(self) -> list[tuple[str, datetime]]:
         """``(account id, updatedAt)`` of every account due for reporting, sorted by id: held somewhere, not
         closed, and not reported within the cycle. ``updatedAt`` is the oldest retrieval time."""
         now, cycle = self._clock.now(), self.cycle_period()
-        with self._db.session() as session:
-            held = session.execute(
-                select(AccountRefRow.account_id, func.min(AccountRefRow.retrieved_at))
-                .group_by(AccountRefRow.account_id)
-                .order_by(AccountRefRow.account_id)
-            ).all()
-            states = {r.account_id: r for r in session.scalars(select(AccountReportRow))}
-        due: list[tuple[str, datetime]] = []
-        for account_id, retrieved in held:
-            state = states.get(account_digest(self._keyring, account_id))
-            if state is not None and (
-                state.status == "closed"
-                or (state.last_reported_at is not None and now - state.last_reported_at < cycle)
-            ):
-                continue
-            due.append((account_id, retrieved))
-        return due
+        return [
+            (a.account_id, a.retrieved_at)
+            for a in held_accounts(self._db, self._keyring)
+            if a.last_reported_at is None or now - a.last_reported_at >= cycle
+        ]
 
     # -- the run ----------------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from charter.audit import AuditLog
-from charter.clock import Clock
+from charter.clock import Clock, past_instant
 from charter.policy import Charter
 from charter.security._clocks import FixClock, Source, acknowledge_due, parse_cvss
 from charter.security._mail import Mailer, MailError, email_address
@@ -275,8 +275,6 @@ def _text(value: str | None, what: str, limit: int, *, required: bool = False, l
 #: (CVE-2021-42574, "Trojan Source").
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\x7f")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-#: How far back a receipt or an awareness time may be given (older ones are typing mistakes).
-MAX_BACKDATE = timedelta(days=366)
 
 
 def _check_actor(actor: str) -> str:
@@ -441,13 +439,10 @@ class SecurityDesk:
             keys = ", ".join(a.key for a in self._charter.apps)
             raise DeskError(f"app {app_key!r} is not in the charter (apps: {keys})")
         now = self._clock.now()
-        at = now if received_at is None else received_at
-        if at.tzinfo is None:
-            raise DeskError("the time a report was received needs a time zone (e.g. 2026-11-30T09:00:00Z)")
-        if at > now + timedelta(minutes=5):
-            raise DeskError("a report cannot be received in the future")
-        if at < now - MAX_BACKDATE:
-            raise DeskError("a report received more than a year ago: check the date")
+        try:
+            at = past_instant(received_at, now, what="the time the report was received")
+        except ValueError as exc:
+            raise DeskError(str(exc)) from None
         ref = hashlib.sha256(intake_ref.encode()).hexdigest() if intake_ref else None
         if ref is not None:
             with self._db.session() as session:
@@ -769,14 +764,10 @@ class SecurityDesk:
         Raises:
             DeskError: a naive or future ``aware_at``, or a breach already confirmed.
         """
-        now = self._clock.now()
-        aware = now if aware_at is None else aware_at
-        if aware.tzinfo is None:
-            raise DeskError("the time of awareness needs a time zone (e.g. 2026-11-30T09:00:00Z)")
-        if aware > now + timedelta(minutes=5):
-            raise DeskError("awareness of a breach cannot be in the future")
-        if aware < now - MAX_BACKDATE:
-            raise DeskError("awareness more than a year ago: check the date")
+        try:
+            aware = past_instant(aware_at, self._clock.now(), what="the time of awareness")
+        except ValueError as exc:
+            raise DeskError(str(exc)) from None
         report = self.get(report_id)
         if report.breach_aware_at is not None:
             raise DeskError(f"{report_id}: a breach was already confirmed")

@@ -32,9 +32,8 @@ def _doc(text: str, media_type: str) -> Document:
 
 @dataclass(frozen=True)
 class PublishedDocuments:
-    """Everything the trust pages serve for one charter."""
+    """The fixed documents the trust site serves for one charter (``/trust`` itself is live: see ``_trust``)."""
 
-    html: Document
     markdown: Document
     text: Document
     security_txt: Document
@@ -46,7 +45,6 @@ class PublishedDocuments:
         """Render every document of ``charter`` (no I/O but reading the packaged stylesheet)."""
         statement = build_statement(charter)
         return cls(
-            html=_doc(render(statement, "html", stylesheet_href=STYLESHEET_PATH), "text/html; charset=utf-8"),
             markdown=_doc(render(statement, "md"), "text/markdown; charset=utf-8"),
             text=_doc(render(statement, "txt"), "text/plain; charset=utf-8"),
             security_txt=_doc(render_security_txt(charter), "text/plain; charset=utf-8"),

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from charter.evidence import CHECKS, latest, section_checks, section_evidence
+from charter.evidence import CHECKS, charter_digest, latest, section_checks, section_evidence
 from charter.policy import Charter
 from charter.statement import build_statement, render
 from charter.store import Database, list_statement_versions
@@ -34,6 +34,7 @@ def _etag(body: bytes) -> str:
 def trust_routes(charter: Charter, database: Database, *, stylesheet: str) -> list[Route]:
     """``/trust`` (with evidence), ``/trust/evidence.json``, ``/trust/history`` and ``/trust/history/compare``."""
     statement = build_statement(charter)
+    digest = charter_digest(charter)  # once: the served charter does not change
     promises = {c.name: c.promise for c in CHECKS}
     sections = section_checks(statement)
     templates = Environment(
@@ -43,7 +44,7 @@ def trust_routes(charter: Charter, database: Database, *, stylesheet: str) -> li
     lock = threading.Lock()
 
     def trust_page() -> bytes:
-        evidence = latest(database, charter=charter)
+        evidence = latest(database, digest=digest)
         key = tuple(sorted((e.check, e.status, e.summary, e.at) for e in evidence.values()))
         with lock:
             hit = cache.get("page")
@@ -66,7 +67,7 @@ def trust_routes(charter: Charter, database: Database, *, stylesheet: str) -> li
         return HTMLResponse(body, headers=headers)
 
     def evidence_json() -> dict[str, Any]:
-        evidence = latest(database, charter=charter)
+        evidence = latest(database, digest=digest)
         bound = section_evidence(statement, evidence)
         checks = [
             {
